@@ -1,0 +1,73 @@
+"""zlog: signal-routed structured logging for background jobs and workers."""
+
+from zlog import processors, testing
+from zlog._api import (
+    add_processor,
+    close,
+    debug,
+    default_router,
+    emit,
+    error,
+    fatal,
+    flush,
+    info,
+    reset,
+    route,
+    route_all,
+    routes,
+    warn,
+)
+from zlog._setup import enable_standard_logging
+from zlog.context import bind, bound
+from zlog.event import Event
+from zlog.router import Route, Router
+from zlog.signals import (
+    DEBUG,
+    ERROR,
+    FATAL,
+    INFO,
+    WARN,
+    ZLOG_PROCESSOR_ERROR,
+    ZLOG_SINK_ERROR,
+    Signal,
+    signal,
+)
+from zlog.sinks import JSONSink, sink
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEBUG",
+    "ERROR",
+    "FATAL",
+    "INFO",
+    "WARN",
+    "ZLOG_PROCESSOR_ERROR",
+    "ZLOG_SINK_ERROR",
+    "Event",
+    "JSONSink",
+    "Route",
+    "Router",
+    "Signal",
+    "add_processor",
+    "bind",
+    "bound",
+    "close",
+    "debug",
+    "default_router",
+    "emit",
+    "enable_standard_logging",
+    "error",
+    "fatal",
+    "flush",
+    "info",
+    "processors",
+    "reset",
+    "route",
+    "route_all",
+    "routes",
+    "signal",
+    "sink",
+    "testing",
+    "warn",
+]

@@ -1,0 +1,232 @@
+"""Built-in processors: run on the router before sinks, in the order they were added.
+
+A processor is any callable ``processor(event) -> Event | None``; returning None drops the event.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from zlog.event import Event
+
+__all__ = ["DEFAULT_REDACT_KEYS", "Enrich", "Filter", "RateLimit", "Redact", "Sample"]
+
+
+class _PatternTable:
+    """Maps a signal name to the value of the first matching pattern (exact names win over globs)."""
+
+    def __init__(self, table: Mapping[str, Any]) -> None:
+        self._exact = {k: v for k, v in table.items() if not re.search(r"[*?\[]", k)}
+        self._globs = [(re.compile(fnmatch.translate(k)).match, v) for k, v in table.items() if k not in self._exact]
+        self._cache: dict[str, Any] = {}
+
+    def get(self, name: str, default: Any) -> Any:
+        try:
+            return self._cache[name]
+        except KeyError:
+            pass
+        value = self._exact.get(name, default)
+        if name not in self._exact:
+            value = next((v for match, v in self._globs if match(name)), default)
+        if len(self._cache) < 4096:
+            self._cache[name] = value
+        return value
+
+
+def _rates(rate: float | Mapping[str, float], name: str) -> dict[str, float]:
+    table = {"*": rate} if isinstance(rate, (int, float)) else dict(rate)
+    for pattern, value in table.items():
+        if not isinstance(pattern, str) or isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name}: expected signal patterns mapped to numbers, got {pattern!r}: {value!r}")
+    return table
+
+
+class Filter:
+    """Keep only the events for which ``predicate(event)`` is true."""
+
+    def __init__(self, predicate: Callable[[Event], object]) -> None:
+        if not callable(predicate):
+            raise TypeError(f"Filter needs a callable predicate(event), got {predicate!r}")
+        self.predicate = predicate
+        self.dropped = 0
+
+    def __call__(self, event: Event) -> Event | None:
+        if self.predicate(event):
+            return event
+        self.dropped += 1
+        return None
+
+
+class Enrich:
+    """Add fields to every event; the event's own fields win over these defaults.
+
+    ``dynamic(event)`` may return more fields computed per event (for example a worker's load).
+    """
+
+    def __init__(self, fields: Mapping[str, Any] | None = None, /, *, dynamic: Callable[[Event], Mapping[str, Any]] | None = None, **more: Any) -> None:
+        self.fields = {**(fields or {}), **more}
+        self.dynamic = dynamic
+
+    def __call__(self, event: Event) -> Event:
+        extra = dict(self.fields)
+        if self.dynamic is not None:
+            extra.update(self.dynamic(event))
+        return event.replace(fields={**extra, **event[3]})
+
+
+DEFAULT_REDACT_KEYS: tuple[str, ...] = (
+    "password", "passwd", "secret", "token", "api_key", "apikey", "authorization", "cookie", "set-cookie",
+)
+
+
+class Redact:
+    """Mask the values of fields whose key contains a sensitive word, at any depth.
+
+    Keys are compared case-insensitively, with ``-`` treated like ``_``, as substrings: ``db_password``,
+    ``X-Api-Key`` and ``Set-Cookie`` are all masked. ``keys`` adds words; a compiled ``re.Pattern``
+    is matched with ``search`` against the original key instead.
+    """
+
+    def __init__(self, keys: Iterable[str | re.Pattern[str]] = (), *, mask: str = "[REDACTED]", defaults: bool = True) -> None:
+        words = list(DEFAULT_REDACT_KEYS) if defaults else []
+        self._patterns: list[re.Pattern[str]] = []
+        for key in keys:
+            if isinstance(key, re.Pattern):
+                self._patterns.append(key)
+            elif isinstance(key, str) and key:
+                words.append(key)
+            else:
+                raise TypeError(f"Redact keys are strings or compiled patterns, got {key!r}")
+        self._words = tuple(sorted({w.lower().replace("-", "_") for w in words}))
+        self.mask = mask
+        self._seen: dict[str, bool] = {}
+
+    def _sensitive(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        try:
+            return self._seen[key]
+        except KeyError:
+            pass
+        norm = key.lower().replace("-", "_")
+        hit = any(w in norm for w in self._words) or any(p.search(key) for p in self._patterns)
+        if len(self._seen) < 4096:
+            self._seen[key] = hit
+        return hit
+
+    def _walk(self, value: Any, depth: int) -> tuple[Any, bool]:
+        if depth > 32:
+            return value, False
+        if isinstance(value, Mapping):
+            changed = False
+            out: dict[Any, Any] = {}
+            for k, v in value.items():
+                if self._sensitive(k):
+                    out[k] = self.mask
+                    changed = True
+                else:
+                    out[k], sub = self._walk(v, depth + 1)
+                    changed = changed or sub
+            return (out, True) if changed else (value, False)
+        if isinstance(value, (list, tuple)):
+            items = [self._walk(v, depth + 1) for v in value]
+            if any(sub for _, sub in items):
+                return [v for v, _ in items], True
+            return value, False
+        return value, False
+
+    def __call__(self, event: Event) -> Event:
+        fields, changed = self._walk(event[3], 0)
+        return event.replace(fields=fields) if changed else event
+
+
+class Sample:
+    """Keep a share of events per signal.
+
+    ``Sample(0.7)`` keeps about 70% of every signal; ``Sample({"WORKER_HEARTBEAT": 0.1})`` samples
+    only the signals that match (exact names or globs; others are kept). ``every=N`` keeps exactly one
+    event in N per signal (the 1st, N+1th, ...) instead of drawing at random. ``dropped`` counts per signal.
+    """
+
+    def __init__(self, rate: float | Mapping[str, float] | None = None, *, every: int | Mapping[str, int] | None = None, seed: int | None = None) -> None:
+        if (rate is None) == (every is None):
+            raise TypeError("Sample needs exactly one of rate= (a share to keep) or every= (keep 1 in N)")
+        self._by_rate = rate is not None
+        table = _rates(rate if rate is not None else every, "Sample")  # type: ignore[arg-type]
+        for pattern, value in table.items():
+            if self._by_rate and not 0.0 <= value <= 1.0:
+                raise ValueError(f"Sample rate for {pattern!r} must be between 0 and 1, got {value}")
+            if not self._by_rate and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"Sample every= for {pattern!r} must be an int >= 1, got {value}")
+        self._table = _PatternTable(table)
+        self._random = random.Random(seed)
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.dropped: dict[str, int] = {}
+
+    def __call__(self, event: Event) -> Event | None:
+        name = event[0]
+        setting = self._table.get(name, None)
+        if setting is None:
+            return event
+        with self._lock:
+            if self._by_rate:
+                keep = self._random.random() < setting
+            else:
+                n = self._counts.get(name, 0)
+                self._counts[name] = n + 1
+                keep = n % setting == 0
+            if not keep:
+                self.dropped[name] = self.dropped.get(name, 0) + 1
+        return event if keep else None
+
+
+class RateLimit:
+    """At most ``limit`` events per ``period`` seconds for each signal (a token bucket).
+
+    ``limit`` may map signal patterns to limits. Dropped events are counted in ``dropped``, and the
+    next event let through carries ``zlog_rate_limited`` = how many were dropped before it.
+    """
+
+    def __init__(self, limit: int | Mapping[str, int], period: float = 1.0, *, clock: Callable[[], float] = time.monotonic) -> None:
+        table = _rates(limit, "RateLimit")
+        for pattern, value in table.items():
+            if value < 0:
+                raise ValueError(f"RateLimit limit for {pattern!r} must be >= 0, got {value}")
+        if period <= 0:
+            raise ValueError(f"RateLimit period must be > 0, got {period}")
+        self._table = _PatternTable(table)
+        self.period = float(period)
+        self._clock = clock
+        self._buckets: dict[str, list[float]] = {}  # name -> [tokens, last time, dropped since last pass]
+        self._lock = threading.Lock()
+        self.dropped: dict[str, int] = {}
+
+    def __call__(self, event: Event) -> Event | None:
+        name = event[0]
+        limit = self._table.get(name, None)
+        if limit is None:
+            return event
+        now = self._clock()
+        with self._lock:
+            bucket = self._buckets.get(name)
+            if bucket is None:
+                bucket = self._buckets[name] = [float(limit), now, 0.0]
+            bucket[0] = min(float(limit), bucket[0] + (now - bucket[1]) * limit / self.period)
+            bucket[1] = now
+            if bucket[0] < 1.0:
+                bucket[2] += 1
+                self.dropped[name] = self.dropped.get(name, 0) + 1
+                return None
+            bucket[0] -= 1.0
+            skipped = int(bucket[2])
+            bucket[2] = 0
+        if skipped:
+            return event.replace(fields={**event[3], "zlog_rate_limited": skipped})
+        return event

@@ -1,0 +1,152 @@
+"""``JSONSink``: one JSON object per line on a text or binary stream."""
+
+from __future__ import annotations
+
+import io
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import IO, Any
+
+import orjson
+
+from zlog import _encode, _exit, _truncate
+from zlog.event import Event
+
+__all__ = ["JSONSink"]
+
+
+def _is_binary(stream: Any) -> bool:
+    if isinstance(stream, io.TextIOBase):
+        return False
+    if isinstance(stream, (io.BufferedIOBase, io.RawIOBase)):
+        return True
+    return "b" in str(getattr(stream, "mode", ""))
+
+
+class JSONSink:
+    """Writes each event as one JSON line: ``time``, ``level``, ``signal``, ``message``, then fields.
+
+    ``buffered=False`` flushes every line (safe for ``| shipper``); ``buffered=True`` leaves lines in
+    the stream's buffer until ``flush()``, ``close()`` or interpreter exit. Lines longer than
+    ``max_line_bytes`` are shortened and marked (see docs/format.md). The stream is never closed by
+    the sink.
+    """
+
+    handle: Callable[[Event], None]
+
+    def __init__(
+        self,
+        stream: IO[str] | IO[bytes] | None = None,
+        *,
+        buffered: bool = False,
+        max_line_bytes: int = 16384,
+        name: str = "json",
+    ) -> None:
+        if stream is None:
+            stream = sys.stdout
+        if not callable(getattr(stream, "write", None)):
+            raise TypeError(f"JSONSink needs a writable stream, got {stream!r}")
+        if not isinstance(max_line_bytes, int) or max_line_bytes < _truncate.MIN_LIMIT:
+            raise ValueError(f"max_line_bytes must be an int of at least {_truncate.MIN_LIMIT}, got {max_line_bytes!r}")
+        self.stream = stream
+        self.buffered = bool(buffered)
+        self.max_line_bytes = max_line_bytes
+        self.name = name
+        self.binary = _is_binary(stream)
+        self.handle = self._make_handle()
+        if self.buffered:
+            _exit.flush_at_exit(self)
+
+    def _make_writer(self) -> Callable[[bytes], None]:
+        stream: Any = self.stream
+        raw_write = stream.write
+        flush = stream.flush if callable(getattr(stream, "flush", None)) else None
+        if self.binary:
+            if isinstance(stream, io.RawIOBase):
+                lock = threading.Lock()
+
+                def write_raw(line: bytes) -> None:
+                    view = memoryview(line)
+                    with lock:
+                        while view:
+                            n = raw_write(view)
+                            view = view[n if n is not None else 0 :]
+
+                return write_raw
+            if self.buffered or flush is None:
+                return raw_write  # type: ignore[no-any-return]
+
+            def write_flush(line: bytes) -> None:
+                raw_write(line)
+                flush()
+
+            return write_flush
+        lock = threading.Lock()  # text streams are not documented as thread-safe
+        do_flush = flush is not None and not self.buffered
+
+        def write_text(line: bytes) -> None:
+            text = line.decode("utf-8")
+            with lock:
+                raw_write(text)
+                if do_flush:
+                    flush()  # type: ignore[misc]
+
+        return write_text
+
+    def _make_handle(self) -> Callable[[Event], None]:
+        write = self._make_writer()
+        dumps = orjson.dumps
+        default = _encode.default
+        options = _encode.OPTIONS
+        safe_dumps = _encode.dumps
+        render = _encode.render
+        fit = _truncate.fit
+        limit = self.max_line_bytes
+        digits = _encode._T3
+        strftime = time.strftime
+        gmtime = time.gmtime
+        cache: list[tuple[int, str]] = [(-1, "")]
+
+        def handle(event: Event) -> None:
+            name, message, ns, fields, level = event
+            ms, us = divmod(ns // 1000, 1000)
+            stamp = cache[0]
+            if stamp[0] != ms:
+                sec, msec = divmod(ms, 1000)
+                stamp = (ms, strftime("%Y-%m-%dT%H:%M:%S.", gmtime(sec)) + digits[msec])
+                cache[0] = stamp
+            ts = stamp[1] + digits[us] + "Z"
+            if level is None:
+                d = {"time": ts, "signal": name, "message": message, **fields}
+                plain = len(d) == 3 + len(fields) and "level" not in fields
+            else:
+                d = {"time": ts, "level": level, "signal": name, "message": message, **fields}
+                plain = len(d) == 4 + len(fields)
+            if plain:
+                try:
+                    line = dumps(d, default=default, option=options)
+                except Exception:
+                    line = safe_dumps(d)
+                if len(line) > limit:
+                    line = fit(line, limit)
+            else:
+                line = render(name, message, ts, fields, level, limit)
+            write(line)
+
+        return handle
+
+    def flush(self) -> None:
+        """Push buffered lines to the stream's destination."""
+        flush = getattr(self.stream, "flush", None)
+        if callable(flush):
+            flush()
+
+    def close(self) -> None:
+        """Flush; the stream stays open (zlog never closes a stream it did not open)."""
+        self.flush()
+        _exit.forget(self)
+
+    def __repr__(self) -> str:
+        return f"<JSONSink {self.name!r} buffered={self.buffered} stream={self.stream!r}>"
