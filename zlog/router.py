@@ -86,7 +86,7 @@ class Router:
         self.strict = bool(strict)
         self._lock = threading.RLock()
         self._routes: list[Route] = []
-        self._table: dict[Any, tuple[Callable[[Event], Any], ...]] = {}
+        self._table: dict[str, tuple[Callable[[Event], Any], ...]] = {}
         self._sinks: dict[int, SinkEntry] = {}
         self._processors: tuple[SinkEntry, ...] = ()
         self._reporter = Reporter(self, report_interval)
@@ -149,13 +149,9 @@ class Router:
             candidate = f"{name}#{n}"
         return candidate
 
-    def _resolve(self, signal: object) -> tuple[Callable[[Event], Any], ...]:
-        if isinstance(signal, Signal):
-            name = signal.name
-        elif isinstance(signal, str) and signal:
-            name = str.__str__(signal)
-        else:
-            raise TypeError(f"emit() needs a signal (a non-empty str or zlog.Signal), got {signal!r}")
+    def _resolve(self, name: str) -> tuple[Callable[[Event], Any], ...]:
+        if not name:
+            raise ValueError("emit() needs a signal; the empty string is not one")
         with self._lock:
             seen: set[int] = set()
             handlers: list[Callable[[Event], Any]] = []
@@ -167,12 +163,12 @@ class Router:
                             handlers.append(self._sinks[id(obj)].handler)
             resolved = tuple(handlers)
             if len(self._table) < _MAX_CACHED_SIGNALS:
-                self._table[signal] = resolved
+                self._table[name] = resolved
         return resolved
 
     def sinks_for(self, signal: str | Signal[Any]) -> tuple[SinkLike, ...]:
         """The sinks an event of ``signal`` would reach, in routing order."""
-        handlers = self._resolve(signal)
+        handlers = self._resolve(_name_of(signal))
         entries = self._entries()
         return tuple(e.obj for h in handlers for e in entries if e.handler is h)
 
@@ -221,21 +217,19 @@ class Router:
         failed = self._sink_failed
 
         def emit(signal: Any, message: Any, /, **fields: Any) -> None:
+            if signal.__class__ is Signal:
+                name = signal.name
+            elif signal.__class__ is str:
+                name = signal
+            else:
+                name = _name_of(signal)
             try:
-                sinks = table[signal]
+                sinks = table[name]
             except KeyError:
-                sinks = resolve(signal)
+                sinks = resolve(name)
             if not sinks:
                 return
-            if signal.__class__ is str:
-                name = signal
-                level = None
-            elif isinstance(signal, Signal):
-                name = signal.name
-                level = signal.level
-            else:
-                name = str.__str__(signal)
-                level = None
+            level = signal.level if signal.__class__ is not str and isinstance(signal, Signal) else None
             ctx = ctx_get()
             if ctx:
                 fields = {**ctx, **fields}
@@ -280,7 +274,7 @@ class Router:
                 return 1  # a processor chose to drop it: delivered as configured
             event = processed
         delivered = 0
-        for handler in self._resolve(event.signal):
+        for handler in self._resolve(event[0]):
             if handler is skip:
                 continue
             try:
@@ -340,6 +334,15 @@ class Router:
 
     def __repr__(self) -> str:
         return f"<zlog.Router routes={len(self._routes)} strict={self.strict}>"
+
+
+def _name_of(signal: object) -> str:
+    """The routing name of a signal: a Signal's name or a (subclass of) str's value."""
+    if isinstance(signal, Signal):
+        return signal.name
+    if isinstance(signal, str) and signal:
+        return str.__str__(signal)
+    raise TypeError(f"emit() needs a signal (a non-empty str or zlog.Signal), got {signal!r}")
 
 
 def _take_exc_info(fields: dict[str, Any]) -> None:
