@@ -90,7 +90,7 @@ def _unrouted(signal: object) -> Case:
 
         def run(n: int) -> None:
             for _ in range(n):
-                emit(signal, "Job processing completed", worker_id="worker-1", job_id="job_123",  # type: ignore[arg-type]
+                emit(signal, "Job processing completed", worker_id="worker-1", job_id="job_123",  # type: ignore[call-overload]
                      job_type="email", attempts=1, duration_ms=1234.5)
 
         return run, zlog.reset
