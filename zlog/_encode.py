@@ -9,7 +9,8 @@ import os
 import time
 import traceback
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
 from decimal import Decimal
 from typing import Any
 
@@ -19,11 +20,16 @@ from zlog import _truncate
 
 #: orjson options for every line: trailing newline, ``Z`` for UTC, naive datetimes taken as UTC.
 OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+_VALUE_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
 #: Keys the event itself writes; a field with one of these names is written as ``fields.<name>``.
 RESERVED = ("time", "level", "signal", "message")
 FIELD_PREFIX = "fields."
 _MAX_DEPTH = 64
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+#: Ints with more decimal digits than this are written as ``"<int of N bits>"``: converting them
+#: costs quadratic time, and such a line would be truncated anyway.
+_MAX_INT_DIGITS = 20_000
+_LOG10_2 = math.log10(2)
 _T3 = tuple(f"{i:03d}" for i in range(1000))
 
 
@@ -49,6 +55,8 @@ def default(obj: Any) -> Any:
     """orjson's fallback for types it does not encode natively (see docs/format.md)."""
     if isinstance(obj, BaseException):
         return exception_dict(obj)
+    if isinstance(obj, (datetime, date, dtime)):  # subclasses (freezegun, pendulum) orjson refuses
+        return _plain_datetime(obj)
     if isinstance(obj, timedelta):
         return obj.total_seconds()
     if isinstance(obj, Decimal):
@@ -58,7 +66,7 @@ def default(obj: Any) -> Any:
     if isinstance(obj, (set, frozenset)):
         try:
             return sorted(obj)
-        except TypeError:
+        except Exception:  # unorderable items, or a __lt__ that raises
             return list(obj)
     if isinstance(obj, (bytes, bytearray, memoryview)):
         return bytes(obj).decode("utf-8", "backslashreplace")
@@ -69,6 +77,16 @@ def default(obj: Any) -> Any:
     if isinstance(obj, enum.Enum):
         return obj.value
     return safe_repr(obj)
+
+
+def _plain_datetime(obj: date | dtime) -> date | dtime:
+    if isinstance(obj, datetime):
+        day = date(obj.year, obj.month, obj.day)
+        clock = dtime(obj.hour, obj.minute, obj.second, obj.microsecond, fold=obj.fold)
+        return datetime.combine(day, clock, obj.tzinfo)
+    if isinstance(obj, date):
+        return date(obj.year, obj.month, obj.day)
+    return dtime(obj.hour, obj.minute, obj.second, obj.microsecond, obj.tzinfo, fold=obj.fold)
 
 
 def safe_repr(obj: object) -> str:
@@ -94,18 +112,23 @@ def exception_dict(exc: BaseException) -> dict[str, str]:
 
 
 def sanitize(obj: Any, depth: int = 0, path: frozenset[int] = frozenset()) -> Any:
-    """A JSON-safe copy of ``obj``: the slow path taken only when orjson refuses a value."""
+    """A JSON-safe copy of ``obj``: the slow path taken only when orjson refuses a value.
+
+    Never raises: a value that cannot be converted becomes its ``repr`` (or ``<unrepresentable T>``).
+    """
+    try:
+        return _sanitize(obj, depth, path)
+    except Exception:
+        return _clean_str(safe_repr(obj))
+
+
+def _sanitize(obj: Any, depth: int, path: frozenset[int]) -> Any:
     if obj is None or obj is True or obj is False:
         return obj
     if isinstance(obj, str):
         return _clean_str(obj)
     if isinstance(obj, int):
-        if _INT_MIN <= obj <= _INT_MAX:
-            return int(obj)
-        try:
-            return str(obj)
-        except ValueError:  # more digits than int->str allows
-            return f"<int of {obj.bit_length()} bits>"
+        return _int(obj)
     if isinstance(obj, float):
         return float(obj) if math.isfinite(obj) else None
     if depth >= _MAX_DEPTH:
@@ -114,35 +137,53 @@ def sanitize(obj: Any, depth: int = 0, path: frozenset[int] = frozenset()) -> An
         return "<circular>"
     inner = path | {id(obj)}
     if isinstance(obj, dict):
-        return {_key(k): sanitize(v, depth + 1, inner) for k, v in list(obj.items())}
+        return {_key(k): sanitize(v, depth + 1, inner) for k, v in list(dict.items(obj))}
     if isinstance(obj, (list, tuple)):
         return [sanitize(v, depth + 1, inner) for v in list(obj)]
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         try:
             return sanitize({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}, depth + 1, inner)
         except Exception:
-            return safe_repr(obj)
+            return _clean_str(safe_repr(obj))
     try:
-        converted = orjson.loads(orjson.dumps(obj, default=default, option=orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC))
+        converted = orjson.loads(orjson.dumps(obj, default=default, option=_VALUE_OPTIONS))
     except Exception:
         try:
             converted = default(obj)
         except Exception:
             converted = safe_repr(obj)
         if converted is obj:
-            return safe_repr(obj)
+            return _clean_str(safe_repr(obj))
     return sanitize(converted, depth + 1, inner)
 
 
+def _int(value: int) -> int | str:
+    """An int orjson can write as a number, else its decimal string (no int->str digit limit)."""
+    value = int.__index__(value)
+    if _INT_MIN <= value <= _INT_MAX:
+        return value
+    if value.bit_length() * _LOG10_2 > _MAX_INT_DIGITS:
+        return f"<int of {value.bit_length()} bits>"
+    return str(Decimal(value))  # exact; unlike str(int), not limited by sys.get_int_max_str_digits()
+
+
 def _clean_str(s: str) -> str:
+    s = str.__str__(s)  # the plain value of a str subclass, whatever its __str__ does
     try:
         s.encode("utf-8")
-        return str(s)
+        return s
     except UnicodeEncodeError:  # lone surrogates become visible \udcxx escapes
         return s.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _key(k: object) -> str:
+    try:
+        return _key_text(k)
+    except Exception:
+        return _clean_str(safe_repr(k))
+
+
+def _key_text(k: object) -> str:
     if isinstance(k, str):
         return _clean_str(k)
     if k is None or isinstance(k, bool):
@@ -162,9 +203,21 @@ def dumps(obj: dict[str, Any]) -> bytes:
     except Exception:
         pass
     try:
-        return orjson.dumps(sanitize(obj), option=OPTIONS)
+        return orjson.dumps(_sanitize_line(obj), option=OPTIONS)
     except Exception as exc:  # pragma: no cover - sanitize output is always encodable
         return orjson.dumps({"zlog_encode_error": safe_repr(exc)}, option=OPTIONS)
+
+
+def _sanitize_line(obj: dict[str, Any]) -> dict[str, Any]:
+    """Sanitize the line object; a key that becomes equal to an earlier one (``1`` and ``"1"``, or an
+    enum key whose value is ``"time"``) gets the ``fields.`` prefix instead of overwriting it."""
+    out: dict[str, Any] = {}
+    for k, v in list(dict.items(obj)):
+        key = _key(k)
+        while key in out:
+            key = FIELD_PREFIX + key
+        out[key] = sanitize(v, 1, frozenset((id(obj),)))
+    return out
 
 
 def with_fields(core: dict[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -179,7 +232,9 @@ def with_fields(core: dict[str, Any], fields: Mapping[str, Any]) -> dict[str, An
     return out
 
 
-def event_dict(name: str, message: str, ts: str, fields: Mapping[str, Any], level: str | None) -> dict[str, Any]:
+def event_dict(
+    name: str, message: str, ts: str, fields: Mapping[str, Any], level: str | None
+) -> dict[str, Any]:
     """The ordered line object: time, level (when set), signal, message, context and fields."""
     if level is None:
         core: dict[str, Any] = {"time": ts, "signal": name, "message": message}
@@ -188,7 +243,9 @@ def event_dict(name: str, message: str, ts: str, fields: Mapping[str, Any], leve
     return with_fields(core, fields)
 
 
-def render(name: str, message: str, ts: str, fields: Mapping[str, Any], level: str | None, limit: int) -> bytes:
+def render(
+    name: str, message: str, ts: str, fields: Mapping[str, Any], level: str | None, limit: int
+) -> bytes:
     """The complete line for an event, at most ``limit`` bytes (the slow, general path)."""
     line = dumps(event_dict(name, message, ts, fields, level))
     if len(line) > limit:

@@ -17,6 +17,19 @@ from zlog.event import Event
 __all__ = ["JSONSink"]
 
 
+def _needs_ascii(stream: Any) -> bool:
+    """Whether a text stream's encoding cannot write every character (cp1252 on a redirected Windows
+    stdout, ``open(p, "w", encoding="ascii")``); such a sink writes non-ASCII as JSON ``\\u`` escapes."""
+    encoding = getattr(stream, "encoding", None)
+    if not isinstance(encoding, str):
+        return False
+    try:
+        "\u00e9\u20ac\U0001f600".encode(encoding)
+    except (LookupError, UnicodeError):
+        return True
+    return False
+
+
 def _is_binary(stream: Any) -> bool:
     if isinstance(stream, io.TextIOBase):
         return False
@@ -49,12 +62,15 @@ class JSONSink:
         if not callable(getattr(stream, "write", None)):
             raise TypeError(f"JSONSink needs a writable stream, got {stream!r}")
         if not isinstance(max_line_bytes, int) or max_line_bytes < _truncate.MIN_LIMIT:
-            raise ValueError(f"max_line_bytes must be an int of at least {_truncate.MIN_LIMIT}, got {max_line_bytes!r}")
+            raise ValueError(
+                f"max_line_bytes must be an int of at least {_truncate.MIN_LIMIT}, got {max_line_bytes!r}"
+            )
         self.stream = stream
         self.buffered = bool(buffered)
         self.max_line_bytes = max_line_bytes
         self.name = name
         self.binary = _is_binary(stream)
+        self.ascii_only = not self.binary and _needs_ascii(stream)
         self.handle = self._make_handle()
         if self.buffered:
             _exit.flush_at_exit(self)
@@ -70,11 +86,24 @@ class JSONSink:
                 def write_raw(line: bytes) -> None:
                     view = memoryview(line)
                     with lock:
-                        while view:
+                        while view:  # a raw stream may write part of the line
                             n = raw_write(view)
-                            view = view[n if n is not None else 0 :]
+                            if n is None:  # a non-blocking stream that is full: report, do not spin
+                                raise BlockingIOError(f"{stream!r} would block")
+                            view = view[n:]
 
                 return write_raw
+            if not isinstance(stream, io.BufferedIOBase):  # e.g. a tempfile wrapper: no lock of its own
+                lock = threading.Lock()
+                do_flush = flush is not None and not self.buffered
+
+                def write_locked(line: bytes) -> None:
+                    with lock:
+                        raw_write(line)
+                        if do_flush:
+                            flush()  # type: ignore[misc]
+
+                return write_locked
             if self.buffered or flush is None:
                 return raw_write  # type: ignore[no-any-return]
 
@@ -85,6 +114,22 @@ class JSONSink:
             return write_flush
         lock = threading.Lock()  # text streams are not documented as thread-safe
         do_flush = flush is not None and not self.buffered
+        if self.ascii_only:
+            limit = self.max_line_bytes
+            to_ascii = _truncate.to_ascii
+            fit = _truncate.fit
+
+            def write_ascii(line: bytes) -> None:  # ``line`` is not cut yet: see _make_handle
+                out = to_ascii(line)
+                if len(out) > limit:
+                    out = fit(line, limit, ascii=True)
+                text = out.decode("ascii")
+                with lock:
+                    raw_write(text)
+                    if do_flush:
+                        flush()  # type: ignore[misc]
+
+            return write_ascii
 
         def write_text(line: bytes) -> None:
             text = line.decode("utf-8")
@@ -103,7 +148,8 @@ class JSONSink:
         safe_dumps = _encode.dumps
         render = _encode.render
         fit = _truncate.fit
-        limit = self.max_line_bytes
+        # an ASCII-only stream measures the escaped line, so its writer does the cutting
+        limit = sys.maxsize if self.ascii_only else self.max_line_bytes
         digits = _encode._T3
         strftime = time.strftime
         gmtime = time.gmtime
