@@ -42,6 +42,9 @@ class Field:
             self._hint = hint
         return self._hint
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Field, (self.name, self.required, self.type, None))
+
     def __repr__(self) -> str:
         return f"Field({self.name!r}, required={self.required}, type={_type_name(self.type)})"
 

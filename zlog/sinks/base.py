@@ -71,5 +71,5 @@ def sink_name(obj: object) -> str:
         return name
     qualname = getattr(obj, "__qualname__", None)
     if isinstance(qualname, str) and not isinstance(obj, type):
-        return qualname
+        return qualname.rsplit("<locals>.", 1)[-1]
     return type(obj).__name__

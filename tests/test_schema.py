@@ -1,0 +1,126 @@
+"""Strict mode: run-time checks of a typed signal's fields."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Annotated, Literal, NewType, Optional, Union
+
+import pytest
+
+import zlog
+from zlog import Event
+
+UserId = NewType("UserId", str)
+
+
+@zlog.signal(level="info")
+def JOB_COMPLETED(
+    *,
+    job_id: str,
+    duration_seconds: float,
+    attempts: int = 1,
+    queue: Optional[str] = None,
+    tags: list[str] | None = None,
+    outcome: Literal["ok", "partial"] = "ok",
+    owner: Union[UserId, int] = 0,
+    note: Annotated[str, "free text"] = "",
+) -> None:
+    """A job finished."""
+
+
+def strict_router() -> tuple[zlog.Router, list[Event]]:
+    router = zlog.Router(strict=True)
+    got: list[Event] = []
+    router.route_all(got.append)
+    return router, got
+
+
+def test_strict_mode_accepts_a_correct_call_and_numeric_tower() -> None:
+    router, got = strict_router()
+    router.emit(JOB_COMPLETED, "done", job_id="j1", duration_seconds=2)  # int for float
+    router.emit(JOB_COMPLETED, "done", job_id="j1", duration_seconds=1.5, queue=None, tags=["a"],
+                outcome="partial", owner=UserId("u1"), note="n")
+    assert len(got) == 2
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"duration_seconds": 1.0}, "missing field 'job_id'"),
+        ({"job_id": "j1", "duration_seconds": 1.0, "jobid": "x"}, "unknown field 'jobid'"),
+        ({"job_id": 1, "duration_seconds": 1.0}, "field 'job_id' expects str, got int"),
+        ({"job_id": "j", "duration_seconds": "1"}, "field 'duration_seconds'"),
+        ({"job_id": "j", "duration_seconds": 1.0, "queue": 3}, "field 'queue'"),
+        ({"job_id": "j", "duration_seconds": 1.0, "tags": ("a",)}, "field 'tags'"),
+        ({"job_id": "j", "duration_seconds": 1.0, "outcome": "bad"}, "field 'outcome'"),
+        ({"job_id": "j", "duration_seconds": 1.0, "owner": 1.5}, "field 'owner'"),
+    ],
+)
+def test_strict_mode_raises_type_error_naming_the_problem(fields: dict[str, object], problem: str) -> None:
+    router, got = strict_router()
+    with pytest.raises(TypeError, match="JOB_COMPLETED") as info:
+        router.emit(JOB_COMPLETED, "done", **fields)  # type: ignore[arg-type]
+    assert problem in str(info.value)
+    assert got == []
+
+
+def test_strict_mode_lists_every_problem_at_once() -> None:
+    router, _ = strict_router()
+    with pytest.raises(TypeError) as info:
+        router.emit(JOB_COMPLETED, "done", job_id=5, extra=1)  # type: ignore[call-arg, arg-type]
+    text = str(info.value)
+    assert "missing field 'duration_seconds'" in text and "unknown field 'extra'" in text and "'job_id'" in text
+
+
+def test_strict_mode_checks_even_when_nothing_is_routed() -> None:
+    router = zlog.Router(strict=True)
+    with pytest.raises(TypeError):
+        router.emit(JOB_COMPLETED, "done")  # type: ignore[call-arg]
+
+
+def test_strict_mode_ignores_exc_info_and_plain_string_signals() -> None:
+    router, got = strict_router()
+    try:
+        raise ValueError("x")
+    except ValueError:
+        router.emit(JOB_COMPLETED, "done", job_id="j", duration_seconds=1.0, exc_info=True)  # type: ignore[call-arg]
+    router.emit("JOB_COMPLETED", "by name, not checked", anything=1)
+    assert len(got) == 2
+
+
+def test_outside_strict_mode_a_wrong_call_is_emitted_as_given() -> None:
+    router = zlog.Router()
+    got: list[Event] = []
+    router.route_all(got.append)
+    router.emit(JOB_COMPLETED, "done", job_id=5, bogus=True)  # type: ignore[call-arg, arg-type]
+    assert got[0].fields == {"job_id": 5, "bogus": True}
+
+
+def test_unresolvable_annotation_is_not_checked() -> None:
+    @zlog.signal
+    def ODD(*, thing: "NotDefinedAnywhere") -> None: ...  # type: ignore[name-defined]  # noqa: F821
+
+    router = zlog.Router(strict=True)
+    router.emit(ODD, "x", thing=object())
+
+
+def test_zlog_strict_environment_variable_makes_the_default_router_strict() -> None:
+    code = (
+        "import zlog\n"
+        "@zlog.signal\n"
+        "def JOB(*, n: int) -> None: ...\n"
+        "try:\n"
+        "    zlog.emit(JOB, 'x', n='not an int')\n"
+        "except TypeError as exc:\n"
+        "    print('strict:', exc)\n"
+        "else:\n"
+        "    print('lenient')\n"
+    )
+    env = {**os.environ, "ZLOG_STRICT": "1"}
+    strict = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    env["ZLOG_STRICT"] = "0"
+    lenient = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert strict.stdout.startswith("strict: JOB: field 'n' expects int")
+    assert lenient.stdout == "lenient\n"
