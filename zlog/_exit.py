@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import threading
 import weakref
 from typing import Any
@@ -31,7 +32,5 @@ def _flush_all() -> None:
     with _lock:
         sinks = list(_sinks)
     for sink in sinks:
-        try:
+        with contextlib.suppress(Exception):
             sink.flush()
-        except Exception:
-            pass

@@ -6,9 +6,7 @@ import inspect
 import types
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any
-
-from typing_extensions import Annotated, Literal, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 
 _UNRESOLVED = object()
 #: Keyword arguments that ``emit`` treats specially and a schema never lists.

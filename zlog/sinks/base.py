@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol, Union, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from zlog.event import Event
 
@@ -17,7 +17,7 @@ class SinkObject(Protocol):
     def handle(self, event: Event) -> None: ...
 
 
-SinkLike = Union[SinkObject, Callable[[Event], Any]]
+SinkLike = SinkObject | Callable[[Event], Any]
 
 
 class NamedSink:
