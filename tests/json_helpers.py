@@ -1,0 +1,45 @@
+"""Shared helpers for the JSON sink tests."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import zlog
+from zlog.event import Event
+
+T0 = 1_795_357_815_000_000_000  # 2026-11-22T14:30:15Z
+LIMIT = 16384
+
+
+def strict_loads(line: bytes | str) -> Any:
+    """json.loads that rejects NaN/Infinity, as Go's encoding/json and serde_json do."""
+
+    def reject(constant: str) -> Any:
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    return json.loads(line, parse_constant=reject)
+
+
+def lines_of(data: bytes | str) -> list[dict[str, Any]]:
+    """Every line parsed strictly; the data must end with a newline."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    assert data.endswith(b"\n"), data[-200:]
+    return [strict_loads(line) for line in data.split(b"\n")[:-1]]
+
+
+def handle(sink: zlog.JSONSink, signal: str = "JOB_QUEUED", message: str = "msg", **kwargs: Any) -> None:
+    fields = kwargs.pop("fields", {})
+    sink.handle(Event(signal, message, fields, time_ns=kwargs.pop("time_ns", T0), **kwargs))
+
+
+def one_line(fields: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+    out = io.BytesIO()
+    handle(zlog.JSONSink(out), fields=fields or {}, **kwargs)
+    [obj] = lines_of(out.getvalue())
+    return obj
+
+
+
