@@ -38,6 +38,26 @@ def _is_binary(stream: Any) -> bool:
     return "b" in str(getattr(stream, "mode", ""))
 
 
+def _utf8(line: bytes) -> str:
+    return line.decode("utf-8")
+
+
+def _locked_writer(
+    write: Callable[[Any], object], flush: Callable[[], object] | None, convert: Callable[[bytes], str] | None
+) -> Callable[[bytes], None]:
+    """One locked ``write`` (plus ``flush`` when given) per line, converting bytes to text if asked."""
+    lock = threading.Lock()
+
+    def locked(line: bytes) -> None:
+        data: bytes | str = line if convert is None else convert(line)
+        with lock:
+            write(data)
+            if flush is not None:
+                flush()
+
+    return locked
+
+
 class JSONSink:
     """Writes each event as one JSON line: ``time``, ``level``, ``signal``, ``message``, then fields.
 
@@ -94,16 +114,7 @@ class JSONSink:
 
                 return write_raw
             if not isinstance(stream, io.BufferedIOBase):  # e.g. a tempfile wrapper: no lock of its own
-                lock = threading.Lock()
-                do_flush = flush is not None and not self.buffered
-
-                def write_locked(line: bytes) -> None:
-                    with lock:
-                        raw_write(line)
-                        if do_flush:
-                            flush()  # type: ignore[misc]
-
-                return write_locked
+                return _locked_writer(raw_write, None if self.buffered else flush, None)
             if self.buffered or flush is None:
                 return raw_write  # type: ignore[no-any-return]
 
@@ -112,33 +123,21 @@ class JSONSink:
                 flush()
 
             return write_flush
-        lock = threading.Lock()  # text streams are not documented as thread-safe
-        do_flush = flush is not None and not self.buffered
-        if self.ascii_only:
-            limit = self.max_line_bytes
-            to_ascii = _truncate.to_ascii
-            fit = _truncate.fit
+        # text streams are not documented as thread-safe: one lock per sink
+        flush_each = None if self.buffered else flush
+        if not self.ascii_only:
+            return _locked_writer(raw_write, flush_each, _utf8)
+        limit = self.max_line_bytes
+        to_ascii = _truncate.to_ascii
+        fit = _truncate.fit
 
-            def write_ascii(line: bytes) -> None:  # ``line`` is not cut yet: see _make_handle
-                out = to_ascii(line)
-                if len(out) > limit:
-                    out = fit(line, limit, ascii=True)
-                text = out.decode("ascii")
-                with lock:
-                    raw_write(text)
-                    if do_flush:
-                        flush()  # type: ignore[misc]
+        def ascii_text(line: bytes) -> str:  # ``line`` is not cut yet: see _make_handle
+            out = to_ascii(line)
+            if len(out) > limit:
+                out = fit(line, limit, ascii=True)
+            return out.decode("ascii")
 
-            return write_ascii
-
-        def write_text(line: bytes) -> None:
-            text = line.decode("utf-8")
-            with lock:
-                raw_write(text)
-                if do_flush:
-                    flush()  # type: ignore[misc]
-
-        return write_text
+        return _locked_writer(raw_write, flush_each, ascii_text)
 
     def _make_handle(self) -> Callable[[Event], None]:
         write = self._make_writer()
