@@ -16,6 +16,8 @@ __all__ = [
 ]
 
 P = ParamSpec("P")
+#: The class parameter defaults to ``...`` so ``Signal("NAME")`` is a signal that takes any fields.
+_Fields = ParamSpec("_Fields", default=...)
 
 #: The level names, lowest first.
 LEVELS: tuple[str, ...] = ("debug", "info", "warn", "error", "fatal")
@@ -36,7 +38,7 @@ def normalize_level(level: str | None) -> str | None:
     return name
 
 
-class Signal(Generic[P]):
+class Signal(Generic[_Fields]):
     """A declared signal. Equal to, and hashed like, its name.
 
     ``Signal("NAME", level="info")`` declares a signal without a field schema; ``@zlog.signal``
