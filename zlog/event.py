@@ -81,9 +81,6 @@ class Event(tuple):  # type: ignore[type-arg]
         level = f", level={self[4]!r}" if self[4] else ""
         return f"Event({self[0]!r}, {self[1]!r}, {self[3]!r}{level}, time={self.time.isoformat()!r})"
 
-    def __getnewargs__(self) -> tuple[Any, ...]:  # pickling keeps the tuple layout
-        return (self[0], self[1], self[3])
-
     def __reduce__(self) -> tuple[Any, ...]:
         return (_restore, (tuple(self),))
 

@@ -69,7 +69,14 @@ class Enrich:
     ``dynamic(event)`` may return more fields computed per event (for example a worker's load).
     """
 
-    def __init__(self, fields: Mapping[str, Any] | None = None, /, *, dynamic: Callable[[Event], Mapping[str, Any]] | None = None, **more: Any) -> None:
+    def __init__(
+        self,
+        fields: Mapping[str, Any] | None = None,
+        /,
+        *,
+        dynamic: Callable[[Event], Mapping[str, Any]] | None = None,
+        **more: Any,
+    ) -> None:
         self.fields = {**(fields or {}), **more}
         self.dynamic = dynamic
 
@@ -93,7 +100,9 @@ class Redact:
     is matched with ``search`` against the original key instead.
     """
 
-    def __init__(self, keys: Iterable[str | re.Pattern[str]] = (), *, mask: str = "[REDACTED]", defaults: bool = True) -> None:
+    def __init__(
+        self, keys: Iterable[str | re.Pattern[str]] = (), *, mask: str = "[REDACTED]", defaults: bool = True
+    ) -> None:
         words = list(DEFAULT_REDACT_KEYS) if defaults else []
         self._patterns: list[re.Pattern[str]] = []
         for key in keys:
@@ -154,7 +163,13 @@ class Sample:
     event in N per signal (the 1st, N+1th, ...) instead of drawing at random. ``dropped`` counts per signal.
     """
 
-    def __init__(self, rate: float | Mapping[str, float] | None = None, *, every: int | Mapping[str, int] | None = None, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        rate: float | Mapping[str, float] | None = None,
+        *,
+        every: int | Mapping[str, int] | None = None,
+        seed: int | None = None,
+    ) -> None:
         if (rate is None) == (every is None):
             raise TypeError("Sample needs exactly one of rate= (a share to keep) or every= (keep 1 in N)")
         self._by_rate = rate is not None
@@ -194,7 +209,9 @@ class RateLimit:
     next event let through carries ``zlog_rate_limited`` = how many were dropped before it.
     """
 
-    def __init__(self, limit: int | Mapping[str, int], period: float = 1.0, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, limit: int | Mapping[str, int], period: float = 1.0, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         table = _rates(limit, "RateLimit")
         for pattern, value in table.items():
             if value < 0:
