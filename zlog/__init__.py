@@ -32,7 +32,7 @@ from zlog.signals import (
     Signal,
     signal,
 )
-from zlog.sinks import JSONSink, sink
+from zlog.sinks import JSONSink, MetricsSink, sink
 
 __version__ = "0.1.0"
 
@@ -46,6 +46,7 @@ __all__ = [
     "ZLOG_SINK_ERROR",
     "Event",
     "JSONSink",
+    "MetricsSink",
     "Route",
     "Router",
     "Signal",

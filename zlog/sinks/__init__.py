@@ -2,5 +2,6 @@
 
 from zlog.sinks.base import NamedSink, SinkLike, SinkObject, sink
 from zlog.sinks.json import JSONSink
+from zlog.sinks.metrics import MetricsSink
 
-__all__ = ["JSONSink", "NamedSink", "SinkLike", "SinkObject", "sink"]
+__all__ = ["JSONSink", "MetricsSink", "NamedSink", "SinkLike", "SinkObject", "sink"]
