@@ -32,7 +32,7 @@ from zlog.signals import (
     Signal,
     signal,
 )
-from zlog.sinks import JSONSink, MetricsSink, sink
+from zlog.sinks import AuditSink, JSONSink, MetricsSink, sink
 
 __version__ = "0.1.0"
 
@@ -44,6 +44,7 @@ __all__ = [
     "WARN",
     "ZLOG_PROCESSOR_ERROR",
     "ZLOG_SINK_ERROR",
+    "AuditSink",
     "Event",
     "JSONSink",
     "MetricsSink",

@@ -1,7 +1,8 @@
 """Sinks: where routed events go."""
 
+from zlog.sinks.audit import AuditSink
 from zlog.sinks.base import NamedSink, SinkLike, SinkObject, sink
 from zlog.sinks.json import JSONSink
 from zlog.sinks.metrics import MetricsSink
 
-__all__ = ["JSONSink", "MetricsSink", "NamedSink", "SinkLike", "SinkObject", "sink"]
+__all__ = ["AuditSink", "JSONSink", "MetricsSink", "NamedSink", "SinkLike", "SinkObject", "sink"]

@@ -1,0 +1,165 @@
+"""AuditSink: chained records, durability policies, reopening, torn tails and rotation."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import zlog
+from zlog import AuditSink, Router
+from zlog.audit import verify
+
+
+def write(path: Path, n: int, **kwargs: object) -> AuditSink:
+    sink = AuditSink(path, **kwargs)  # type: ignore[arg-type]
+    router = Router()
+    router.route_all(sink)
+    for i in range(n):
+        router.emit("PAYMENT_PROCESSED", "Payment processed", payment_id=f"p{i}", amount_cents=100 + i)
+    return sink
+
+
+def records(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_bytes().splitlines()]
+
+
+def test_records_carry_sequence_numbers_and_a_hash_chain(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    write(log, 3).close()
+    recs = records(log)
+    assert [r["seq"] for r in recs] == [0, 1, 2]
+    assert recs[0]["prev"] == "0" * 64
+    lines = log.read_bytes().splitlines()
+    import hashlib
+
+    assert recs[1]["prev"] == hashlib.sha256(lines[0]).hexdigest()
+    assert recs[1]["fields"] == {"payment_id": "p1", "amount_cents": 101}
+    assert list(recs[0])[:4] == ["seq", "time", "signal", "message"] and list(recs[0])[-2:] == ["prev", "hash"]
+    assert verify(log).ok and verify(log).records == 3
+
+
+@pytest.mark.parametrize("policy", ["always", "batch", "none"])
+def test_every_durability_policy_writes_a_verifiable_chain(tmp_path: Path, policy: str) -> None:
+    log = tmp_path / "audit.log"
+    sink = write(log, 20, fsync=policy, batch_ms=1)
+    sink.flush()
+    sink.close()
+    assert verify(log).records == 20
+
+
+def test_reopening_continues_the_chain(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    write(log, 2).close()
+    write(log, 2).close()
+    assert [r["seq"] for r in records(log)] == [0, 1, 2, 3]
+    assert verify(log).ok
+
+
+def test_hmac_chain_verifies_only_with_the_key(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    write(log, 3, key="s3cret").close()
+    assert verify(log, key="s3cret").ok
+    wrong = verify(log, key="other")
+    assert not wrong.ok and wrong.bad_seq == 0
+    assert not verify(log).ok
+
+
+def test_rotation_starts_each_segment_with_a_header_linking_the_previous(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    write(log, 60, max_bytes=2048).close()
+    segments = sorted(tmp_path.glob("audit.log.*"))
+    assert len(segments) >= 2
+    header = json.loads(log.read_bytes().splitlines()[0])
+    assert header["signal"] == "ZLOG_AUDIT_SEGMENT"
+    assert header["fields"]["previous_segment"] == segments[-1].name
+    assert all(p.stat().st_size <= 2048 for p in segments)
+    result = verify(log)
+    assert result.ok, result.summary()
+    assert result.records == 60 + len(segments)
+    write(log, 1, max_bytes=2048).close()  # reopening after rotation continues too
+    assert verify(log).ok
+
+
+def test_sigkill_mid_write_leaves_only_a_torn_tail(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    ready = tmp_path / "ready"
+    code = textwrap.dedent(
+        f"""
+        import os, zlog
+        sink = zlog.AuditSink({str(log)!r}, fsync="none")
+        zlog.route_all(sink)
+        i = 0
+        while True:
+            zlog.emit("PAYMENT_PROCESSED", "paid", payment_id=i, memo="x" * 5000)
+            i += 1
+            if i == 200:
+                open({str(ready)!r}, "w").close()
+        """
+    )
+    child = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert ready.exists(), "the child did not start writing"
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    # make the tail torn for certain: cut the last line short, as a kill inside write() would
+    data = log.read_bytes()
+    log.write_bytes(data[: len(data) - 100])
+    result = verify(log)
+    assert result.ok, result.summary()
+    assert result.records >= 200
+    assert result.torn_tail_bytes > 0
+    assert "torn tail" in result.summary()
+
+
+def test_reopening_a_torn_file_moves_the_tail_aside_and_records_the_recovery(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    write(log, 3).close()
+    with open(log, "ab") as fh:
+        fh.write(b'{"seq":3,"time":"2026-')
+    sink = write(log, 1)
+    sink.close()
+    assert sink.torn_bytes == len(b'{"seq":3,"time":"2026-')
+    assert (tmp_path / "audit.log.torn").read_bytes() == b'{"seq":3,"time":"2026-\n'
+    recs = records(log)
+    assert [r["signal"] for r in recs[3:]] == ["ZLOG_AUDIT_RECOVERED", "PAYMENT_PROCESSED"]
+    assert verify(log).ok
+
+
+def test_writing_after_close_is_a_counted_sink_error(tmp_path: Path) -> None:
+    sink = AuditSink(tmp_path / "audit.log")
+    router = Router()
+    router.route_all(sink)
+    router.route("ZLOG_SINK_ERROR", lambda e: None)
+    sink.close()
+    router.emit("A", "after close")
+    assert router.sink_errors()["audit"] == 1
+
+
+@pytest.mark.parametrize(("kwargs", "error"), [({"fsync": "sometimes"}, ValueError), ({"max_bytes": 10}, ValueError)])
+def test_bad_settings_are_clear_errors(tmp_path: Path, kwargs: dict[str, object], error: type[Exception]) -> None:
+    with pytest.raises(error):
+        AuditSink(tmp_path / "audit.log", **kwargs)  # type: ignore[arg-type]
+
+
+def test_field_values_of_any_type_are_recorded(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    sink = AuditSink(log)
+    router = Router()
+    router.route_all(sink)
+    router.emit(zlog.Signal("REFUND", level="warn"), "refund", amount=2**70, err=ValueError("x"), s="\udc80")
+    sink.close()
+    [rec] = records(log)
+    assert rec["level"] == "warn" and rec["fields"]["amount"] == str(2**70)  # type: ignore[index]
+    assert verify(log).ok

@@ -1,0 +1,68 @@
+"""The audit record format shared by ``AuditSink`` (writing) and ``zlog.audit`` (verifying).
+
+A record is one JSON line whose last two keys are ``prev`` and ``hash``::
+
+    {"seq":0,"time":"...","signal":"...","message":"...","fields":{...},"prev":"<64 hex>","hash":"<64 hex>"}
+
+``prev`` is the SHA-256 (or HMAC-SHA-256) of the previous record's line, without its newline; the
+first record of a chain has 64 zeros. ``hash`` is the digest of the line up to and excluding
+``,"hash":``, so a change anywhere in a record, including the last one, is detected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Callable
+from typing import Any
+
+GENESIS = "0" * 64
+HASH_KEY = b',"hash":"'
+_TAIL_LEN = len(HASH_KEY) + 64 + 2  # ,"hash":"<64 hex>"}
+SEGMENT_SIGNAL = "ZLOG_AUDIT_SEGMENT"
+RECOVERED_SIGNAL = "ZLOG_AUDIT_RECOVERED"
+_SEGMENT_NAME = re.compile(r"^(?P<base>.+)\.(?P<n>\d{5,})$")
+
+Digest = Callable[[bytes], str]
+
+
+def digest_function(key: bytes | str | None) -> Digest:
+    """SHA-256 hex digests, keyed (HMAC) when ``key`` is given."""
+    if key is None:
+        return lambda data: hashlib.sha256(data).hexdigest()
+    raw = key.encode("utf-8") if isinstance(key, str) else bytes(key)
+    if not raw:
+        raise ValueError("an HMAC key must not be empty")
+    return lambda data: hmac.new(raw, data, hashlib.sha256).hexdigest()
+
+
+def seal(body: bytes, digest: Digest) -> bytes:
+    """Append the ``hash`` key to a JSON object's bytes (``body`` ends with ``}``)."""
+    head = body[:-1] + HASH_KEY
+    return head + digest(head).encode("ascii") + b'"}'
+
+
+def split_seal(line: bytes) -> tuple[bytes, str] | None:
+    """``(hashed part, stored hash)`` or None when the line does not end with a hash key."""
+    if len(line) < _TAIL_LEN or not line.endswith(b'"}'):
+        return None
+    head = line[: -(64 + 2)]
+    if not head.endswith(HASH_KEY):
+        return None
+    return head, line[-(64 + 2) : -2].decode("ascii", "replace")
+
+
+def segment_number(name: str) -> int | None:
+    """The rotation number of ``audit.log.00003`` (3), or None for the live file."""
+    match = _SEGMENT_NAME.match(name)
+    return int(match.group("n")) if match else None
+
+
+def segment_name(path: str, number: int) -> str:
+    return f"{path}.{number:05d}"
+
+
+def record_time(obj: dict[str, Any]) -> str:
+    value = obj.get("time")
+    return value if isinstance(value, str) else ""

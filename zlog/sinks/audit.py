@@ -1,0 +1,186 @@
+"""``AuditSink``: an append-only, hash-chained JSON-lines audit log (see docs/sinks/audit.md)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+import orjson
+
+from zlog import _auditfmt, _encode
+from zlog.event import Event
+
+__all__ = ["AuditSink"]
+
+_POLICIES = ("always", "batch", "none")
+
+
+class AuditSink:
+    """Appends each event as a sealed, chained record; reopening a file continues its chain.
+
+    ``fsync``: ``"always"`` (fsync after every record), ``"batch"`` (at most every ``batch_ms``
+    milliseconds, and on ``flush()``/``close()``), or ``"none"`` (leave it to the OS). Every record is
+    one ``write()`` on an ``O_APPEND`` descriptor, so a process crash never loses a written record.
+    ``max_bytes`` rotates to ``PATH.00001``, ``PATH.00002``, ...; ``key`` makes the chain an HMAC chain.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        fsync: str = "batch",
+        batch_ms: float = 50.0,
+        max_bytes: int | None = None,
+        key: bytes | str | None = None,
+        name: str = "audit",
+    ) -> None:
+        if fsync not in _POLICIES:
+            raise ValueError(f"fsync must be one of {', '.join(_POLICIES)}, got {fsync!r}")
+        if max_bytes is not None and (not isinstance(max_bytes, int) or max_bytes < 1024):
+            raise ValueError(f"max_bytes must be an int of at least 1024, got {max_bytes!r}")
+        self.path = os.fspath(path)
+        self.fsync = fsync
+        self.batch_seconds = batch_ms / 1000.0
+        self.max_bytes = max_bytes
+        self.name = name
+        self._digest = _auditfmt.digest_function(key)
+        self._lock = threading.Lock()
+        self._clock = _encode.Clock()
+        self._last_sync = time.monotonic()
+        self._dirty = False
+        self._fd = -1
+        self._seq = 0
+        self._prev = _auditfmt.GENESIS
+        self._size = 0
+        self.torn_bytes = 0
+        self._open()
+
+    # -- opening and recovery ------------------------------------------------------------------
+    def _open(self) -> None:
+        created = not os.path.exists(self.path)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        if created:
+            _fsync_dir(self.path)
+            last = self._last_segment_line()
+        else:
+            last = self._recover()
+        if last is not None:
+            obj = orjson.loads(last)
+            self._seq = int(obj["seq"]) + 1
+            self._prev = self._digest(last)
+        self._size = os.fstat(self._fd).st_size
+        if self.torn_bytes:
+            self._append(_auditfmt.RECOVERED_SIGNAL, "audit log reopened after a torn write",
+                         {"torn_bytes": self.torn_bytes, "torn_file": self.path + ".torn"}, None, time.time_ns())
+
+    def _recover(self) -> bytes | None:
+        """Move a torn last line to PATH.torn; return the last complete line (or the previous segment's)."""
+        with open(self.path, "rb") as fh:
+            data = fh.read()
+        end = data.rfind(b"\n") + 1
+        if end < len(data):
+            with open(self.path + ".torn", "ab") as torn:
+                torn.write(data[end:] + b"\n")
+            os.truncate(self.path, end)
+            self.torn_bytes = len(data) - end
+            data = data[:end]
+        lines = data.splitlines()
+        return lines[-1] if lines else self._last_segment_line()
+
+    def _last_segment_line(self) -> bytes | None:
+        numbers = _segment_numbers(self.path)
+        if not numbers:
+            return None
+        with open(_auditfmt.segment_name(self.path, numbers[-1]), "rb") as fh:
+            lines = fh.read().splitlines()
+        return lines[-1] if lines else None
+
+    # -- writing -------------------------------------------------------------------------------
+    def handle(self, event: Event) -> None:
+        with self._lock:
+            self._append(event[0], event[1], event[3], event[4], event[2])
+
+    def _append(self, signal: str, message: str, fields: Any, level: str | None, ns: int) -> None:
+        record: dict[str, Any] = {"seq": self._seq, "time": self._clock.stamp(ns)}
+        if level is not None:
+            record["level"] = level
+        record.update(signal=signal, message=message, fields=fields, prev=self._prev)
+        body = _encode.dumps(record)[:-1]
+        line = _auditfmt.seal(body, self._digest)
+        if self.max_bytes is not None and self._size and self._size + len(line) + 1 > self.max_bytes:
+            self._rotate(ns)
+            return self._append(signal, message, fields, level, ns)
+        _write_all(self._fd, line + b"\n")
+        self._size += len(line) + 1
+        self._seq += 1
+        self._prev = self._digest(line)
+        self._dirty = True
+        if self.fsync == "always" or (
+            self.fsync == "batch" and time.monotonic() - self._last_sync >= self.batch_seconds
+        ):
+            self._sync()
+        return None
+
+    def _sync(self) -> None:
+        if self._dirty:
+            os.fsync(self._fd)
+            self._dirty = False
+        self._last_sync = time.monotonic()
+
+    def _rotate(self, ns: int) -> None:
+        self._sync()
+        os.close(self._fd)
+        numbers = _segment_numbers(self.path)
+        target = _auditfmt.segment_name(self.path, (numbers[-1] + 1) if numbers else 1)
+        os.rename(self.path, target)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o640)
+        _fsync_dir(self.path)
+        self._size = 0
+        self._append(_auditfmt.SEGMENT_SIGNAL, "audit segment start",
+                     {"previous_segment": os.path.basename(target), "previous_seq": self._seq - 1}, None, ns)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Make every written record durable (fsync), whatever the policy."""
+        with self._lock:
+            if self._fd >= 0:
+                self._sync()
+
+    def close(self) -> None:
+        """fsync and close the file; later events raise (and are counted by the router)."""
+        with self._lock:
+            if self._fd >= 0:
+                self._sync()
+                os.close(self._fd)
+                self._fd = -1
+
+    def __repr__(self) -> str:
+        return f"<AuditSink {self.path!r} seq={self._seq} fsync={self.fsync!r}>"
+
+
+def _segment_numbers(path: str) -> list[int]:
+    folder = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    numbers = []
+    for entry in os.listdir(folder):
+        if entry.startswith(base + "."):
+            n = _auditfmt.segment_number(entry)
+            if n is not None and entry == _auditfmt.segment_name(base, n):
+                numbers.append(n)
+    return sorted(numbers)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
