@@ -32,7 +32,7 @@ from zlog.signals import (
     Signal,
     signal,
 )
-from zlog.sinks import AuditSink, JSONSink, MetricsSink, sink
+from zlog.sinks import AuditSink, HealthSink, JSONSink, MetricsSink, sink
 
 __version__ = "0.1.0"
 
@@ -46,6 +46,7 @@ __all__ = [
     "ZLOG_SINK_ERROR",
     "AuditSink",
     "Event",
+    "HealthSink",
     "JSONSink",
     "MetricsSink",
     "Route",

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 try:
-    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client import CollectorRegistry
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
     from prometheus_client.registry import Collector
 except ImportError as exc:  # pragma: no cover - depends on the install
@@ -15,8 +15,6 @@ except ImportError as exc:  # pragma: no cover - depends on the install
     ) from exc
 
 if TYPE_CHECKING:
-    from wsgiref.simple_server import WSGIServer
-
     from zlog.sinks.metrics import MetricsSink
 
 
@@ -83,7 +81,3 @@ def registry_for(sink: MetricsSink) -> CollectorRegistry:
     registry.register(MetricsCollector(sink))
     return registry
 
-
-def serve(sink: MetricsSink, port: int, addr: str) -> WSGIServer:
-    server, _thread = start_http_server(port, addr=addr, registry=registry_for(sink))
-    return server

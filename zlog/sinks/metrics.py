@@ -15,7 +15,7 @@ from zlog.event import Event
 from zlog.signals import Signal
 
 if TYPE_CHECKING:
-    from wsgiref.simple_server import WSGIServer
+    from http.server import ThreadingHTTPServer
 
 __all__ = ["DEFAULT_BUCKETS", "MetricsSink"]
 
@@ -198,12 +198,13 @@ class MetricsSink:
 
         return MetricsCollector(self)
 
-    def serve_metrics(self, port: int, addr: str = "127.0.0.1") -> WSGIServer:
+    def serve_metrics(self, port: int, addr: str = "127.0.0.1") -> ThreadingHTTPServer:
         """Serve ``/metrics`` for Prometheus on ``addr:port`` in a daemon thread; returns the server
-        (``server.shutdown()`` stops it). Needs ``zlog[prometheus]``."""
-        from zlog.sinks._prometheus import serve
+        (``server.shutdown()`` stops it). Needs ``zlog[prometheus]``. See ``HealthSink.serve_health``
+        to serve ``/health`` next to it."""
+        from zlog.sinks._http import serve
 
-        return serve(self, port, addr)
+        return serve(port, addr, health=None, metrics=self)
 
 
 def _label_value(value: object) -> str:
