@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from zlog import _encode
+from zlog import _encode, _fork
 from zlog.event import Event
 from zlog.signals import ZLOG_PROCESSOR_ERROR, ZLOG_SINK_ERROR
 
@@ -43,7 +43,7 @@ class Reporter:
     def __init__(self, router: Router, interval: float) -> None:
         self._router = router
         self._interval = float(interval)
-        self._lock = threading.Lock()
+        self._lock = _fork.owned_lock(self)
         self._local = threading.local()
 
     def failed(self, entry: SinkEntry, exc: BaseException, event: Event | None, *, processor: bool) -> None:

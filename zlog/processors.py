@@ -8,11 +8,11 @@ from __future__ import annotations
 import fnmatch
 import random
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from zlog import _fork
 from zlog.event import Event
 
 __all__ = ["DEFAULT_REDACT_KEYS", "Enrich", "Filter", "RateLimit", "Redact", "Sample"]
@@ -182,7 +182,7 @@ class Sample:
         self._table = _PatternTable(table)
         self._random = random.Random(seed)
         self._counts: dict[str, int] = {}
-        self._lock = threading.Lock()
+        self._lock = _fork.owned_lock(self)
         self.dropped: dict[str, int] = {}
 
     def __call__(self, event: Event) -> Event | None:
@@ -222,7 +222,7 @@ class RateLimit:
         self.period = float(period)
         self._clock = clock
         self._buckets: dict[str, list[float]] = {}  # name -> [tokens, last time, dropped since last pass]
-        self._lock = threading.Lock()
+        self._lock = _fork.owned_lock(self)
         self.dropped: dict[str, int] = {}
 
     def __call__(self, event: Event) -> Event | None:

@@ -13,7 +13,7 @@ from typing import Any, Protocol, overload
 
 from typing_extensions import ParamSpec
 
-from zlog import _encode
+from zlog import _encode, _fork
 from zlog._reporting import Reporter, SinkEntry
 from zlog.context import CONTEXT
 from zlog.event import Event
@@ -84,7 +84,7 @@ class Router:
 
     def __init__(self, *, strict: bool = False, report_interval: float = 1.0) -> None:
         self.strict = bool(strict)
-        self._lock = threading.RLock()
+        self._lock = _fork.owned_lock(self, factory=threading.RLock)
         self._routes: list[Route] = []
         self._table: dict[str, tuple[Callable[[Event], Any], ...]] = {}
         self._sinks: dict[int, SinkEntry] = {}

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
 from typing import Any
 
 import orjson
 
-from zlog import _auditfmt, _encode
+from zlog import _auditfmt, _encode, _fork
 from zlog.event import Event
 
 __all__ = ["AuditSink"]
@@ -46,7 +45,7 @@ class AuditSink:
         self.max_bytes = max_bytes
         self.name = name
         self._digest = _auditfmt.digest_function(key)
-        self._lock = threading.Lock()
+        self._lock = _fork.owned_lock(self)
         self._clock = _encode.Clock()
         self._last_sync = time.monotonic()
         self._dirty = False

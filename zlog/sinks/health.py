@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from zlog import _encode
+from zlog import _encode, _fork
 from zlog.event import Event
 from zlog.signals import Signal
 
@@ -81,7 +80,7 @@ class HealthSink:
         self.worker_errors, self.backlog, self.failure_rate = worker_errors, backlog, failure_rate
         self.min_events, self.window = min_events, window
         self._clock = clock
-        self._lock = threading.Lock()
+        self._lock = _fork.owned_lock(self)
         self._seen: dict[str, float] = {}
         self._errors: dict[str, deque[float]] = {}
         self._queues: dict[str, float] = {}

@@ -11,7 +11,7 @@ from typing import IO, Any
 
 import orjson
 
-from zlog import _encode, _exit, _truncate
+from zlog import _encode, _exit, _fork, _truncate
 from zlog.event import Event
 
 __all__ = ["JSONSink"]
@@ -43,14 +43,18 @@ def _utf8(line: bytes) -> str:
 
 
 def _locked_writer(
-    write: Callable[[Any], object], flush: Callable[[], object] | None, convert: Callable[[bytes], str] | None
+    write: Callable[[Any], object],
+    flush: Callable[[], object] | None,
+    convert: Callable[[bytes], str] | None,
+    locks: list[threading.Lock],
 ) -> Callable[[bytes], None]:
-    """One locked ``write`` (plus ``flush`` when given) per line, converting bytes to text if asked."""
-    lock = threading.Lock()
+    """One locked ``write`` (plus ``flush`` when given) per line, converting bytes to text if asked.
+
+    The lock is ``locks[0]``, so a forked child can swap in a fresh one."""
 
     def locked(line: bytes) -> None:
         data: bytes | str = line if convert is None else convert(line)
-        with lock:
+        with locks[0]:
             write(data)
             if flush is not None:
                 flush()
@@ -91,6 +95,8 @@ class JSONSink:
         self.name = name
         self.binary = _is_binary(stream)
         self.ascii_only = not self.binary and _needs_ascii(stream)
+        self._locks = [threading.Lock()]
+        _fork.after_fork_in_child(self, lambda sink: sink._locks.__setitem__(0, threading.Lock()))
         self.handle = self._make_handle()
         if self.buffered:
             _exit.flush_at_exit(self)
@@ -101,11 +107,11 @@ class JSONSink:
         flush = stream.flush if callable(getattr(stream, "flush", None)) else None
         if self.binary:
             if isinstance(stream, io.RawIOBase):
-                lock = threading.Lock()
+                locks = self._locks
 
                 def write_raw(line: bytes) -> None:
                     view = memoryview(line)
-                    with lock:
+                    with locks[0]:
                         while view:  # a raw stream may write part of the line
                             n = raw_write(view)
                             if n is None:  # a non-blocking stream that is full: report, do not spin
@@ -114,7 +120,7 @@ class JSONSink:
 
                 return write_raw
             if not isinstance(stream, io.BufferedIOBase):  # e.g. a tempfile wrapper: no lock of its own
-                return _locked_writer(raw_write, None if self.buffered else flush, None)
+                return _locked_writer(raw_write, None if self.buffered else flush, None, self._locks)
             if self.buffered or flush is None:
                 return raw_write  # type: ignore[no-any-return]
 
@@ -126,7 +132,7 @@ class JSONSink:
         # text streams are not documented as thread-safe: one lock per sink
         flush_each = None if self.buffered else flush
         if not self.ascii_only:
-            return _locked_writer(raw_write, flush_each, _utf8)
+            return _locked_writer(raw_write, flush_each, _utf8, self._locks)
         limit = self.max_line_bytes
         to_ascii = _truncate.to_ascii
         fit = _truncate.fit
@@ -137,7 +143,7 @@ class JSONSink:
                 out = fit(line, limit, ascii=True)
             return out.decode("ascii")
 
-        return _locked_writer(raw_write, flush_each, ascii_text)
+        return _locked_writer(raw_write, flush_each, ascii_text, self._locks)
 
     def _make_handle(self) -> Callable[[Event], None]:
         write = self._make_writer()

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from zlog import _fork
 from zlog.event import Event
 from zlog.signals import Signal
 
@@ -86,7 +86,7 @@ class MetricsSink:
         self.name = name
         self.namespace = namespace
         self.max_label_sets = max_label_sets
-        self._lock = threading.Lock()
+        self._lock = _fork.owned_lock(self)
         self._events: dict[str, int] = {}
         self._metrics: dict[str, _Metric] = {}
         self._by_signal: dict[str, list[_Metric]] = {}
