@@ -27,12 +27,13 @@ from zlog.signals import (
     FATAL,
     INFO,
     WARN,
+    ZLOG_EVENTS_DROPPED,
     ZLOG_PROCESSOR_ERROR,
     ZLOG_SINK_ERROR,
     Signal,
     signal,
 )
-from zlog.sinks import AuditSink, HealthSink, JSONSink, MetricsSink, sink
+from zlog.sinks import AuditSink, Background, HealthSink, JSONSink, MetricsSink, sink
 
 __version__ = "0.1.0"
 
@@ -42,9 +43,11 @@ __all__ = [
     "FATAL",
     "INFO",
     "WARN",
+    "ZLOG_EVENTS_DROPPED",
     "ZLOG_PROCESSOR_ERROR",
     "ZLOG_SINK_ERROR",
     "AuditSink",
+    "Background",
     "Event",
     "HealthSink",
     "JSONSink",

@@ -33,4 +33,5 @@ def _flush_all() -> None:
         sinks = list(_sinks)
     for sink in sinks:
         with contextlib.suppress(Exception):
-            sink.flush()
+            drain = getattr(sink, "drain_at_exit", None)
+            drain() if callable(drain) else sink.flush()

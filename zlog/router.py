@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import inspect
 import re
 import sys
 import threading
@@ -295,28 +296,35 @@ class Router:
             return list(self._sinks.values())
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Flush every sink that has ``flush()``; False if ``timeout`` seconds ran out first."""
+        """Flush every sink that has ``flush()``; False if ``timeout`` seconds ran out first.
+
+        A sink whose ``flush`` takes a ``timeout`` (such as ``Background``) gets the time that is left.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
+        done = True
         for entry in self._entries():
-            if deadline is not None and time.monotonic() > deadline:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
                 return False
-            self._call(entry, "flush")
-        return True
+            done = self._call(entry, "flush", remaining) is not False and done
+        return done
 
     def close(self, timeout: float | None = None) -> None:
         """Flush and close every sink that has ``close()``, then remove every route."""
         self.flush(timeout)
         for entry in self._entries():
-            self._call(entry, "close")
+            self._call(entry, "close", timeout)
         self.reset()
 
-    def _call(self, entry: SinkEntry, method: str) -> None:
+    def _call(self, entry: SinkEntry, method: str, timeout: float | None) -> object:
         func = getattr(entry.obj, method, None)
-        if callable(func):
-            try:
-                func()
-            except Exception as exc:
-                self._reporter.failed(entry, exc, None, processor=False)
+        if not callable(func):
+            return None
+        try:
+            return func(timeout=timeout) if _takes_timeout(func) else func()
+        except Exception as exc:
+            self._reporter.failed(entry, exc, None, processor=False)
+            return False
 
     # -- isolation for zlog.testing ------------------------------------------------------------
     def _snapshot(self) -> tuple[list[Route], dict[int, SinkEntry], tuple[SinkEntry, ...]]:
@@ -334,6 +342,13 @@ class Router:
 
     def __repr__(self) -> str:
         return f"<zlog.Router routes={len(self._routes)} strict={self.strict}>"
+
+
+def _takes_timeout(func: Callable[..., Any]) -> bool:
+    try:
+        return "timeout" in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _name_of(signal: object) -> str:

@@ -12,7 +12,17 @@ from typing_extensions import ParamSpec
 from zlog import _schema
 
 __all__ = [
-    "DEBUG", "ERROR", "FATAL", "INFO", "LEVELS", "WARN", "ZLOG_PROCESSOR_ERROR", "ZLOG_SINK_ERROR", "Signal", "signal",
+    "DEBUG",
+    "ERROR",
+    "FATAL",
+    "INFO",
+    "LEVELS",
+    "WARN",
+    "ZLOG_EVENTS_DROPPED",
+    "ZLOG_PROCESSOR_ERROR",
+    "ZLOG_SINK_ERROR",
+    "Signal",
+    "signal",
 ]
 
 P = ParamSpec("P")
@@ -174,3 +184,8 @@ def ZLOG_PROCESSOR_ERROR(
     *, processor: str, error: BaseException, errors: int, suppressed: int, failed_signal: str
 ) -> None:
     """A processor raised; the event went on without that processor's change."""
+
+
+@signal(level="warn")
+def ZLOG_EVENTS_DROPPED(*, sink: str, dropped: int, total_dropped: int, policy: str) -> None:
+    """A background sink's queue was full and events were dropped; at most one report per interval."""
