@@ -33,7 +33,7 @@ from zlog.signals import (
     Signal,
     signal,
 )
-from zlog.sinks import AuditSink, Background, HealthSink, JSONSink, MetricsSink, sink
+from zlog.sinks import AlertSink, AuditSink, Background, HealthSink, JSONSink, MetricsSink, sink
 
 __version__ = "0.1.0"
 
@@ -46,6 +46,7 @@ __all__ = [
     "ZLOG_EVENTS_DROPPED",
     "ZLOG_PROCESSOR_ERROR",
     "ZLOG_SINK_ERROR",
+    "AlertSink",
     "AuditSink",
     "Background",
     "Event",

@@ -1,5 +1,6 @@
 """Sinks: where routed events go."""
 
+from zlog.sinks.alerts import AlertmanagerNotifier, AlertSink, WebhookNotifier, stderr_notifier
 from zlog.sinks.audit import AuditSink
 from zlog.sinks.background import Background
 from zlog.sinks.base import NamedSink, SinkLike, SinkObject, sink
@@ -8,6 +9,10 @@ from zlog.sinks.json import JSONSink
 from zlog.sinks.metrics import MetricsSink
 
 __all__ = [
+    "AlertSink",
+    "AlertmanagerNotifier",
+    "WebhookNotifier",
+    "stderr_notifier",
     "AuditSink",
     "Background",
     "HealthSink",

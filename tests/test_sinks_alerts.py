@@ -1,0 +1,249 @@
+"""AlertSink: rules, the pending/firing/resolved life of an alert, dedup, repeat and notifiers."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from zlog import AlertSink, Router
+from zlog.sinks.alerts import AlertmanagerNotifier, WebhookNotifier, stderr_notifier
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def wired(**kwargs: Any) -> tuple[Router, AlertSink, Clock, list[dict[str, Any]]]:
+    clock = Clock()
+    got: list[dict[str, Any]] = []
+    alerts = AlertSink([got.append], clock=clock, **kwargs)
+    router = Router()
+    router.route_all(alerts)
+    return router, alerts, clock, got
+
+
+def statuses(got: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(n["labels"]["alertname"], n["status"]) for n in got]
+
+
+def test_a_burst_of_1000_occurrences_is_one_alert_that_resolves() -> None:
+    router, alerts, clock, got = wired()
+    alerts.on("JOB_ABANDONED", name="JobAbandoned", by=["job_type"], severity="critical", resolve_after=60)
+    for _ in range(1000):
+        router.emit("JOB_ABANDONED", "gave up", job_type="email")
+    alerts.flush(timeout=5)
+    assert statuses(got) == [("JobAbandoned", "firing")]
+    assert got[0]["labels"] == {"alertname": "JobAbandoned", "service": "zlog", "severity": "critical",
+                                "job_type": "email"}
+    assert got[0]["endsAt"] == "0001-01-01T00:00:00Z" and got[0]["generatorURL"] == "zlog://zlog/JOB_ABANDONED"
+    clock.now += 61
+    alerts.flush(timeout=5)
+    assert statuses(got) == [("JobAbandoned", "firing"), ("JobAbandoned", "resolved")]
+    assert got[1]["endsAt"] != "0001-01-01T00:00:00Z" and alerts.active() == []
+
+
+def test_label_sets_are_separate_alerts() -> None:
+    router, alerts, _clock, got = wired()
+    alerts.on("JOB_ABANDONED", name="JobAbandoned", by=["job_type"])
+    router.emit("JOB_ABANDONED", "x", job_type="email")
+    router.emit("JOB_ABANDONED", "x", job_type="report")
+    alerts.flush(timeout=5)
+    assert sorted(n["labels"]["job_type"] for n in got) == ["email", "report"]
+
+
+def test_a_firing_alert_repeats_after_the_repeat_interval_only() -> None:
+    router, alerts, clock, got = wired(repeat_interval=100)
+    alerts.on("QUEUE_BACKLOG", name="Backlog", resolve_after=1000)
+    router.emit("QUEUE_BACKLOG", "deep")
+    clock.now += 50
+    router.emit("QUEUE_BACKLOG", "deep")
+    clock.now += 51
+    router.emit("QUEUE_BACKLOG", "deep")
+    alerts.flush(timeout=5)
+    assert statuses(got) == [("Backlog", "firing"), ("Backlog", "firing")]
+
+
+def test_threshold_over_a_sliding_window() -> None:
+    router, alerts, clock, got = wired()
+    alerts.threshold("ERROR", count=3, window=10, name="ErrorBurst")
+    for _ in range(2):
+        router.emit("ERROR", "e")
+        clock.now += 6
+    router.emit("ERROR", "e")  # only 2 within the last 10 s
+    alerts.flush(timeout=5)
+    assert got == []
+    router.emit("ERROR", "e")
+    router.emit("ERROR", "e")
+    alerts.flush(timeout=5)
+    assert statuses(got) == [("ErrorBurst", "firing")]
+    clock.now += 11
+    alerts.flush(timeout=5)
+    assert statuses(got)[-1] == ("ErrorBurst", "resolved")
+
+
+def test_failure_ratio_with_a_minimum_event_count() -> None:
+    router, alerts, _clock, got = wired()
+    alerts.ratio(["JOB_FAILED", "JOB_ABANDONED"], ["JOB_COMPLETED"], above=0.2, window=300, min_events=10,
+                 name="JobFailureRate")
+    for _ in range(3):
+        router.emit("JOB_FAILED", "f")
+    alerts.flush(timeout=5)
+    assert got == []  # 3 of 3 failed, but fewer than 10 events
+    for _ in range(7):
+        router.emit("JOB_COMPLETED", "c")
+    alerts.flush(timeout=5)
+    assert statuses(got) == [("JobFailureRate", "firing")]
+    assert "3/10" in got[0]["annotations"]["description"]
+    for _ in range(10):
+        router.emit("JOB_COMPLETED", "c")
+    alerts.flush(timeout=5)
+    assert statuses(got)[-1] == ("JobFailureRate", "resolved")
+
+
+def test_absence_of_heartbeats_per_worker_and_forget() -> None:
+    router, alerts, clock, got = wired()
+    alerts.absence("WORKER_HEARTBEAT", after=30, by=["worker_id"], forget="WORKER_STOPPED", name="WorkerSilent")
+    router.emit("WORKER_HEARTBEAT", "hb", worker_id="w1")
+    router.emit("WORKER_HEARTBEAT", "hb", worker_id="w2")
+    clock.now += 20
+    router.emit("WORKER_HEARTBEAT", "hb", worker_id="w2")
+    router.emit("WORKER_STOPPED", "bye", worker_id="w2")
+    clock.now += 15
+    alerts.flush(timeout=5)
+    assert [(n["labels"]["worker_id"], n["status"]) for n in got] == [("w1", "firing")]
+    router.emit("WORKER_HEARTBEAT", "back", worker_id="w1")
+    alerts.flush(timeout=5)
+    assert [(n["labels"]["worker_id"], n["status"]) for n in got][-1] == ("w1", "resolved")
+
+
+def test_pending_for_needs_the_condition_to_hold() -> None:
+    router, alerts, clock, got = wired()
+    alerts.on("QUEUE_BACKLOG", name="Backlog", pending_for=10, resolve_after=5)
+    router.emit("QUEUE_BACKLOG", "deep")
+    assert alerts.active()[0]["state"] == "pending"
+    clock.now += 6  # resolved before it was due: never fires
+    alerts.flush(timeout=5)
+    assert got == [] and alerts.active() == []
+    router.emit("QUEUE_BACKLOG", "deep")
+    for _ in range(3):
+        clock.now += 4
+        router.emit("QUEUE_BACKLOG", "deep")
+    alerts.flush(timeout=5)
+    assert statuses(got) == [("Backlog", "firing")]
+
+
+def test_instances_per_rule_are_bounded() -> None:
+    router, alerts, _, got = wired(max_instances=3)
+    alerts.on("JOB_ABANDONED", name="JobAbandoned", by=["job_id"])
+    for i in range(10):
+        router.emit("JOB_ABANDONED", "x", job_id=f"j{i}")
+    alerts.flush(timeout=5)
+    assert sorted(n["labels"]["job_id"] for n in got) == ["j0", "j1", "j2", "other"]
+
+
+def test_invalid_rules_are_clear_errors() -> None:
+    alerts = AlertSink([])
+    alerts.on("A", name="A")
+    with pytest.raises(ValueError, match="exists already"):
+        alerts.on("B", name="A")
+    with pytest.raises(ValueError):
+        alerts.threshold("A", count=0, window=1, name="T")
+    with pytest.raises(ValueError):
+        alerts.on([], name="Empty")
+    with pytest.raises(ValueError):
+        WebhookNotifier("ftp://x")
+
+
+def test_a_failing_notifier_never_reaches_emit_and_is_counted() -> None:
+    def broken(alert: dict[str, Any]) -> None:
+        raise OSError("no route")
+
+    clock = Clock()
+    alerts = AlertSink([broken], clock=clock)
+    alerts.on("A", name="A")
+    router = Router()
+    router.route_all(alerts)
+    router.emit("A", "x")
+    assert alerts.flush(timeout=10)
+    assert alerts.notify_errors == 1
+
+
+def test_stderr_notifier_writes_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    stderr_notifier({"status": "firing", "labels": {"alertname": "Backlog", "queue": "q"},
+                     "annotations": {"summary": "deep"}})
+    assert capsys.readouterr().err == "zlog alert FIRING Backlog {queue=q} deep\n"
+
+
+class Capture:
+    def __init__(self) -> None:
+        self.bodies: list[Any] = []
+        self.paths: list[str] = []
+        capture = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                capture.paths.append(self.path)
+                capture.bodies.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_webhook_posts_the_alertmanager_v4_payload() -> None:
+    hook = Capture()
+    try:
+        alerts = AlertSink([WebhookNotifier(hook.url + "/hook")], clock=Clock())
+        alerts.on("JOB_ABANDONED", name="JobAbandoned", by=["job_type"], summary="a job was abandoned")
+        router = Router()
+        router.route_all(alerts)
+        router.emit("JOB_ABANDONED", "x", job_type="email")
+        assert alerts.flush(timeout=10)
+    finally:
+        hook.close()
+    [body] = hook.bodies
+    assert hook.paths == ["/hook"]
+    assert set(body) == {"receiver", "status", "alerts", "groupLabels", "commonLabels", "commonAnnotations",
+                         "externalURL", "version", "groupKey", "truncatedAlerts"}
+    assert body["version"] == "4" and body["status"] == "firing"
+    [alert] = body["alerts"]
+    assert set(alert) == {"status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint"}
+    assert alert["annotations"]["summary"] == "a job was abandoned"
+    assert alert["startsAt"].endswith("Z") and len(alert["fingerprint"]) == 16
+
+
+def test_alertmanager_notifier_posts_to_api_v2_alerts() -> None:
+    am = Capture()
+    try:
+        clock = Clock()
+        alerts = AlertSink([AlertmanagerNotifier(am.url)], clock=clock)
+        alerts.on("QUEUE_BACKLOG", name="Backlog", resolve_after=10)
+        router = Router()
+        router.route_all(alerts)
+        router.emit("QUEUE_BACKLOG", "x")
+        clock.now += 11
+        assert alerts.flush(timeout=10)
+    finally:
+        am.close()
+    assert am.paths == ["/api/v2/alerts", "/api/v2/alerts"]
+    firing, resolved = am.bodies
+    assert "endsAt" not in firing[0] and firing[0]["labels"]["alertname"] == "Backlog"
+    assert resolved[0]["endsAt"].endswith("Z")

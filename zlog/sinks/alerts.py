@@ -1,0 +1,271 @@
+"""``AlertSink``: alert rules over signals, with pending, firing, resolved, dedup and repeat."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from zlog import _encode, _fork
+from zlog.event import Event
+from zlog.signals import Signal
+from zlog.sinks._notify import ZERO_TIME, AlertmanagerNotifier, Dispatcher, Notifier, WebhookNotifier, stderr_notifier
+
+__all__ = ["AlertSink", "AlertmanagerNotifier", "WebhookNotifier", "stderr_notifier"]
+
+Signals = str | Signal[Any] | Iterable[str | Signal[Any]]
+OTHER = "other"
+
+
+def _names(signals: Signals) -> frozenset[str]:
+    items = [signals] if isinstance(signals, (str, Signal)) else list(signals)
+    names = frozenset(s.name if isinstance(s, Signal) else s for s in items)
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"a rule needs at least one signal name, got {signals!r}")
+    return names
+
+
+def _wall() -> str:
+    return _encode.Clock().stamp(time.time_ns())
+
+
+@dataclass
+class _Rule:
+    name: str
+    kind: str  # occurrence | threshold | ratio | absence
+    signals: frozenset[str]
+    by: tuple[str, ...]
+    severity: str
+    summary: str
+    pending_for: float
+    count: int = 1
+    window: float = 60.0
+    bad: frozenset[str] = frozenset()
+    above: float = 0.0
+    min_events: int = 1
+    forget: frozenset[str] = frozenset()
+    data: dict[tuple[str, ...], Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Alert:
+    state: str  # pending | firing
+    since: float
+    starts_at: str
+    last_notified: float = -float("inf")
+    detail: str = ""
+
+
+class AlertSink:
+    """Evaluates alert rules on the events routed to it and notifies on state changes.
+
+    An alert is identified by its rule and label values; it goes pending (when the rule has
+    ``pending_for``) then firing, and is notified once when it fires, again every ``repeat_interval``
+    while it keeps firing, and once when it resolves. Windows use a monotonic clock. Notifications are
+    delivered on a separate thread, so they never block ``emit``.
+    """
+
+    def __init__(
+        self,
+        notifiers: Sequence[Notifier] = (stderr_notifier,),
+        *,
+        repeat_interval: float = 3600.0,
+        max_instances: int = 100,
+        service: str = "zlog",
+        clock: Callable[[], float] = time.monotonic,
+        name: str = "alerts",
+    ) -> None:
+        self.name = name
+        self.repeat_interval = repeat_interval
+        self.max_instances = max_instances
+        self.service = service
+        self._clock = clock
+        self._rules: list[_Rule] = []
+        self._alerts: dict[tuple[str, tuple[str, ...]], _Alert] = {}
+        self._dispatcher = Dispatcher(list(notifiers))
+        self._lock = _fork.owned_lock(self, factory=threading.RLock)
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.fired = 0
+        self.resolved = 0
+
+    # -- rules -----------------------------------------------------------------------------------
+    def _add(self, rule: _Rule) -> None:
+        if any(r.name == rule.name for r in self._rules):
+            raise ValueError(f"an alert rule named {rule.name!r} exists already")
+        if rule.pending_for < 0 or rule.window <= 0:
+            raise ValueError("pending_for must be >= 0 and window > 0")
+        with self._lock:
+            self._rules.append(rule)
+
+    def on(self, signals: Signals, *, name: str, by: Sequence[str] = (), severity: str = "warning",
+           summary: str = "", resolve_after: float = 300.0, pending_for: float = 0.0) -> None:
+        """Fire on any occurrence; resolve after ``resolve_after`` seconds without one."""
+        self._add(_Rule(name, "occurrence", _names(signals), tuple(by), severity, summary, pending_for,
+                        window=resolve_after))
+
+    def threshold(self, signals: Signals, *, count: int, window: float, name: str, by: Sequence[str] = (),
+                  severity: str = "warning", summary: str = "", pending_for: float = 0.0) -> None:
+        """Fire while at least ``count`` events happened within the last ``window`` seconds."""
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        self._add(_Rule(name, "threshold", _names(signals), tuple(by), severity, summary, pending_for,
+                        count=count, window=window))
+
+    def ratio(self, bad: Signals, total: Signals, *, above: float, window: float, name: str,
+              min_events: int = 20, by: Sequence[str] = (), severity: str = "warning", summary: str = "",
+              pending_for: float = 0.0) -> None:
+        """Fire while bad / total within ``window`` exceeds ``above``, once ``min_events`` were seen."""
+        bad_names = _names(bad)
+        self._add(_Rule(name, "ratio", _names(total) | bad_names, tuple(by), severity, summary, pending_for,
+                        window=window, bad=bad_names, above=above, min_events=min_events))
+
+    def absence(self, signals: Signals, *, after: float, name: str, by: Sequence[str] = (),
+                forget: Signals = (), severity: str = "warning", summary: str = "", pending_for: float = 0.0) -> None:
+        """Fire when a signal seen before (per ``by`` labels) has not been seen for ``after`` seconds.
+
+        ``forget`` signals (such as WORKER_STOPPED) stop watching that label set.
+        """
+        forget_names = _names(forget) if forget else frozenset()
+        self._add(_Rule(name, "absence", _names(signals) | forget_names, tuple(by), severity, summary,
+                        pending_for, window=after, forget=forget_names))
+
+    # -- the sink --------------------------------------------------------------------------------
+    def handle(self, event: Event) -> None:
+        name, fields = event[0], event[3]
+        now = self._clock()
+        with self._lock:
+            for rule in self._rules:
+                if name in rule.signals:
+                    labels = self._labels(rule, fields)
+                    self._observe(rule, labels, name, now)
+            self._evaluate(now)
+
+    def _labels(self, rule: _Rule, fields: dict[str, Any]) -> tuple[str, ...]:
+        labels = tuple(str(fields.get(k, "")) for k in rule.by)
+        if labels not in rule.data and len(rule.data) >= self.max_instances:
+            return (OTHER,) * len(rule.by)
+        return labels
+
+    def _observe(self, rule: _Rule, labels: tuple[str, ...], signal: str, now: float) -> None:
+        data = rule.data
+        if rule.kind == "occurrence":
+            data[labels] = now
+        elif rule.kind == "threshold":
+            data.setdefault(labels, deque(maxlen=rule.count)).append(now)
+        elif rule.kind == "ratio":
+            data.setdefault(labels, deque()).append((now, signal in rule.bad))
+        elif signal in rule.forget:
+            data.pop(labels, None)
+            self._set(rule, labels, False, now, "")
+        else:
+            data[labels] = now
+
+    def evaluate(self) -> None:
+        """Re-check every rule against the clock (absences and expiring windows)."""
+        with self._lock:
+            self._evaluate(self._clock())
+
+    def _evaluate(self, now: float) -> None:
+        for rule in self._rules:
+            for labels in list(rule.data):
+                active, detail = self._condition(rule, labels, now)
+                self._set(rule, labels, active, now, detail)
+
+    def _condition(self, rule: _Rule, labels: tuple[str, ...], now: float) -> tuple[bool, str]:
+        value = rule.data[labels]
+        if rule.kind == "occurrence":
+            return now - value < rule.window, "occurred"
+        if rule.kind == "threshold":
+            hits = [t for t in value if t > now - rule.window]
+            return len(hits) >= rule.count, f"{len(hits)} events in {rule.window:g}s (threshold {rule.count})"
+        if rule.kind == "ratio":
+            while value and value[0][0] <= now - rule.window:
+                value.popleft()
+            total = len(value)
+            bad = sum(1 for _, b in value if b)
+            if total < rule.min_events:
+                return False, f"{total} events, fewer than {rule.min_events}"
+            return bad / total > rule.above, f"{bad}/{total} = {bad / total:.0%} (above {rule.above:.0%})"
+        age = now - value
+        return age >= rule.window, f"not seen for {age:.0f}s (limit {rule.window:g}s)"
+
+    def _set(self, rule: _Rule, labels: tuple[str, ...], active: bool, now: float, detail: str) -> None:
+        key = (rule.name, labels)
+        alert = self._alerts.get(key)
+        if not active:
+            if alert is not None:
+                del self._alerts[key]
+                if alert.state == "firing":
+                    self.resolved += 1
+                    self._notify(rule, labels, alert, "resolved")
+            if rule.kind == "occurrence" and rule.data.get(labels, now) <= now - rule.window:
+                rule.data.pop(labels, None)  # bounded memory: forget quiet label sets
+            return
+        if alert is None:
+            alert = self._alerts[key] = _Alert("pending", now, _wall(), detail=detail)
+        alert.detail = detail
+        if alert.state == "pending" and now - alert.since >= rule.pending_for:
+            alert.state = "firing"
+            self.fired += 1
+            self._notify(rule, labels, alert, "firing")
+        elif alert.state == "firing" and now - alert.last_notified >= self.repeat_interval:
+            self._notify(rule, labels, alert, "firing")
+
+    def _notify(self, rule: _Rule, labels: tuple[str, ...], alert: _Alert, status: str) -> None:
+        alert.last_notified = self._clock()
+        all_labels = {"alertname": rule.name, "service": self.service, "severity": rule.severity,
+                      **dict(zip(rule.by, labels, strict=True))}
+        fingerprint = hashlib.sha256(repr(sorted(all_labels.items())).encode()).hexdigest()[:16]
+        signal = sorted(rule.signals - rule.forget)[0]
+        self._dispatcher.submit({
+            "status": status,
+            "labels": all_labels,
+            "annotations": {"summary": rule.summary or f"{rule.name}: {alert.detail}", "description": alert.detail},
+            "startsAt": alert.starts_at,
+            "endsAt": _wall() if status == "resolved" else ZERO_TIME,
+            "generatorURL": f"zlog://{self.service}/{signal}",
+            "fingerprint": fingerprint,
+        })
+
+    # -- reading and lifecycle -------------------------------------------------------------------
+    def active(self) -> list[dict[str, Any]]:
+        """The pending and firing alerts: ``{"alertname", "labels", "state", "detail"}``."""
+        with self._lock:
+            out = []
+            for (rule_name, labels), alert in self._alerts.items():
+                rule = next(r for r in self._rules if r.name == rule_name)
+                out.append({"alertname": rule_name, "labels": dict(zip(rule.by, labels, strict=True)),
+                            "state": alert.state, "detail": alert.detail})
+            return out
+
+    def start(self, interval: float = 1.0) -> None:
+        """Evaluate every ``interval`` seconds on a daemon thread, so absences fire without events."""
+        if self._ticker is None:
+            self._stop.clear()
+
+            def tick() -> None:
+                while not self._stop.wait(interval):
+                    self.evaluate()
+
+            self._ticker = threading.Thread(target=tick, name="zlog-alert-ticker", daemon=True)
+            self._ticker.start()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Evaluate, then wait until every notification was delivered; False on timeout."""
+        self.evaluate()
+        return self._dispatcher.flush(timeout)
+
+    def close(self, timeout: float | None = None) -> None:
+        self._stop.set()
+        self._ticker = None
+        self.flush(timeout)
+
+    @property
+    def notify_errors(self) -> int:
+        """Notifications that failed after retries."""
+        return self._dispatcher.errors
