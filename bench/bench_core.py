@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -143,6 +144,36 @@ def _zlog_json(buffered: bool) -> Case:
     return setup
 
 
+def case_fanout(path: str) -> tuple[Callable[[int], None], Callable[[], None]]:
+    """JSON lines + metrics + alerts + audit (fsync off), the job-system fan-out of the sinks issue."""
+    f = open(path, "ab")  # noqa: SIM115 - closed by the case teardown
+    folder = tempfile.mkdtemp(prefix="zlog-bench-audit-")
+    zlog.reset()
+    json_sink = zlog.JSONSink(f, buffered=True)
+    metrics = zlog.MetricsSink(declare=[JOB_COMPLETED])
+    metrics.histogram("zlog_job_duration_seconds", JOB_COMPLETED, field="duration_ms", scale=0.001,
+                      labels=["job_type"])
+    alerts = zlog.AlertSink([])
+    alerts.threshold(JOB_COMPLETED, count=1_000_000_000, window=60, name="Never")
+    audit = zlog.AuditSink(os.path.join(folder, "audit.log"), fsync="none")
+    zlog.route(JOB_COMPLETED, json_sink, metrics, alerts, audit)
+    emit = zlog.emit
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            emit(JOB_COMPLETED, "Job processing completed", worker_id="worker-1", job_id="job_123",
+                 job_type="email", attempts=1, duration_ms=1234.5)
+        json_sink.flush()
+
+    def teardown() -> None:
+        zlog.reset()
+        audit.close()
+        f.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    return run, teardown
+
+
 class _NoFlushBytesLogger:
     """structlog's BytesLogger without the per-line flush (for the buffered comparison)."""
 
@@ -204,6 +235,7 @@ CASES: dict[str, tuple[str, Case, bool]] = {
     "floor_flush": ("floor + flush per line", _floor(True), True),
     "z_buf": ("zlog.emit -> JSONSink(buffered=True)", _zlog_json(True), True),
     "z_unbuf": ("zlog.emit -> JSONSink(buffered=False)", _zlog_json(False), True),
+    "z_fanout": ("zlog.emit -> JSON + metrics + alerts + audit (fsync off)", case_fanout, True),
     "sl_flush": ("structlog fastest documented config (BytesLogger flushes)", _structlog(True), True),
     "sl_buf": ("structlog same, BytesLogger without flush", _structlog(False), True),
 }
@@ -213,6 +245,7 @@ TARGETS = [  # (label, case, reference, max ratio)
     ("unrouted str signal / empty function", "z_none_str", "nop", 1.5),
     ("JSONSink(buffered=False) / floor + flush", "z_unbuf", "floor_flush", 1.5),
     ("JSONSink(buffered=True) / buffered floor", "z_buf", "floor_buf", 1.5),
+    ("fan-out to JSON + metrics + alerts + audit / buffered floor", "z_fanout", "floor_buf", 3.0),
     ("JSONSink(buffered=False) / structlog flushing", "z_unbuf", "sl_flush", 0.5),
     ("JSONSink(buffered=True) / structlog no flush", "z_buf", "sl_buf", 0.5),
 ]

@@ -94,7 +94,7 @@ def test_sigkill_mid_write_leaves_only_a_torn_tail(tmp_path: Path) -> None:
     code = textwrap.dedent(
         f"""
         import os, zlog
-        sink = zlog.AuditSink({str(log)!r}, fsync="none")
+        sink = zlog.AuditSink({str(log)!r}, fsync="batch")
         zlog.route_all(sink)
         i = 0
         while True:
@@ -135,6 +135,17 @@ def test_reopening_a_torn_file_moves_the_tail_aside_and_records_the_recovery(tmp
     recs = records(log)
     assert [r["signal"] for r in recs[3:]] == ["ZLOG_AUDIT_RECOVERED", "PAYMENT_PROCESSED"]
     assert verify(log).ok
+
+
+def test_fsync_none_buffers_in_the_process_until_flush_or_exit(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    sink = write(log, 5, fsync="none")
+    assert log.read_bytes() == b""  # still in the process's buffer
+    sink.flush()
+    assert verify(log).records == 5
+    code = f"import zlog\nzlog.route_all(zlog.AuditSink({str(log)!r}, fsync='none'))\nzlog.emit('A', 'at exit')\n"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    assert verify(log).records == 6
 
 
 def test_writing_after_close_is_a_counted_sink_error(tmp_path: Path) -> None:

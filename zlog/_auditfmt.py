@@ -27,10 +27,14 @@ _SEGMENT_NAME = re.compile(r"^(?P<base>.+)\.(?P<n>\d{5,})$")
 Digest = Callable[[bytes], str]
 
 
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def digest_function(key: bytes | str | None) -> Digest:
     """SHA-256 hex digests, keyed (HMAC) when ``key`` is given."""
     if key is None:
-        return lambda data: hashlib.sha256(data).hexdigest()
+        return _sha256_hex
     raw = key.encode("utf-8") if isinstance(key, str) else bytes(key)
     if not raw:
         raise ValueError("an HMAC key must not be empty")
@@ -38,9 +42,9 @@ def digest_function(key: bytes | str | None) -> Digest:
 
 
 def seal(body: bytes, digest: Digest) -> bytes:
-    """Append the ``hash`` key to a JSON object's bytes (``body`` ends with ``}``)."""
-    head = body[:-1] + HASH_KEY
-    return head + digest(head).encode("ascii") + b'"}'
+    """Append the ``hash`` key to a JSON line (``body`` ends with ``}`` and a newline)."""
+    head = body[:-2] + HASH_KEY
+    return head + digest(head).encode("ascii") + b'"}\n'
 
 
 def split_seal(line: bytes) -> tuple[bytes, str] | None:

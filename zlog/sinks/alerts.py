@@ -87,11 +87,12 @@ class AlertSink:
         self._rules: list[_Rule] = []
         self._alerts: dict[tuple[str, tuple[str, ...]], _Alert] = {}
         self._dispatcher = Dispatcher(list(notifiers))
-        self._lock = _fork.owned_lock(self, factory=threading.RLock)
+        self._lock = _fork.owned_lock(self)
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
         self.fired = 0
         self.resolved = 0
+        self._last_sweep = -float("inf")
 
     # -- rules -----------------------------------------------------------------------------------
     def _add(self, rule: _Rule) -> None:
@@ -143,10 +144,16 @@ class AlertSink:
                 if name in rule.signals:
                     labels = self._labels(rule, fields)
                     self._observe(rule, labels, name, now)
-            self._evaluate(now)
+                    if labels in rule.data:
+                        active, detail = self._condition(rule, labels, now)
+                        self._set(rule, labels, active, now, detail)
+            if now - self._last_sweep >= 1.0:  # the other rules and label sets, at most once a second
+                self._evaluate(now)
 
     def _labels(self, rule: _Rule, fields: dict[str, Any]) -> tuple[str, ...]:
-        labels = tuple(str(fields.get(k, "")) for k in rule.by)
+        if not rule.by:
+            return ()
+        labels = tuple([str(fields.get(k, "")) for k in rule.by])
         if labels not in rule.data and len(rule.data) >= self.max_instances:
             return (OTHER,) * len(rule.by)
         return labels
@@ -171,6 +178,7 @@ class AlertSink:
             self._evaluate(self._clock())
 
     def _evaluate(self, now: float) -> None:
+        self._last_sweep = now
         for rule in self._rules:
             for labels in list(rule.data):
                 active, detail = self._condition(rule, labels, now)
@@ -181,8 +189,9 @@ class AlertSink:
         if rule.kind == "occurrence":
             return now - value < rule.window, "occurred"
         if rule.kind == "threshold":
-            hits = [t for t in value if t > now - rule.window]
-            return len(hits) >= rule.count, f"{len(hits)} events in {rule.window:g}s (threshold {rule.count})"
+            while value and value[0] <= now - rule.window:
+                value.popleft()
+            return len(value) >= rule.count, f"{len(value)} events in {rule.window:g}s (threshold {rule.count})"
         if rule.kind == "ratio":
             while value and value[0][0] <= now - rule.window:
                 value.popleft()

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from zlog import _fork
@@ -139,7 +141,7 @@ class MetricsSink:
         self.skipped[key] = self.skipped.get(key, 0) + 1
 
     def _update(self, metric: _Metric, fields: dict[str, Any]) -> None:
-        key = tuple(_label_value(fields.get(label)) for label in metric.labels)
+        key = tuple([_label_value(fields.get(label)) for label in metric.labels]) if metric.labels else ()
         series = metric.series
         if key not in series and len(series) >= self.max_label_sets:
             self.overflow[metric.name] = self.overflow.get(metric.name, 0) + 1
@@ -159,11 +161,11 @@ class MetricsSink:
             series[key] = number
             return
         state = series.get(key)
-        if state is None:
+        if state is None:  # per-bucket (not yet cumulative) counts, then count and sum
             state = series[key] = [0] * len(metric.buckets) + [0, 0.0]
-        for i, bound in enumerate(metric.buckets):
-            if number <= bound:
-                state[i] += 1
+        index = bisect_left(metric.buckets, number)
+        if index < len(metric.buckets):
+            state[index] += 1
         state[-2] += 1
         state[-1] += number
 
@@ -178,7 +180,7 @@ class MetricsSink:
                     labels = dict(zip(metric.labels, key, strict=True))
                     if metric.kind == "histogram":
                         bounds = [*map(str, metric.buckets), "+Inf"]
-                        cumulative = dict(zip(bounds, [*value[:-2], value[-2]], strict=True))
+                        cumulative = dict(zip(bounds, [*accumulate(value[:-2]), value[-2]], strict=True))
                         series.append({"labels": labels, "buckets": cumulative, "count": value[-2],
                                        "sum": value[-1]})
                     else:
