@@ -145,8 +145,7 @@ class AlertSink:
                     labels = self._labels(rule, fields)
                     self._observe(rule, labels, name, now)
                     if labels in rule.data:
-                        active, detail = self._condition(rule, labels, now)
-                        self._set(rule, labels, active, now, detail)
+                        self._set(rule, labels, self._condition(rule, labels, now), now)
             if now - self._last_sweep >= 1.0:  # the other rules and label sets, at most once a second
                 self._evaluate(now)
 
@@ -168,7 +167,7 @@ class AlertSink:
             data.setdefault(labels, deque()).append((now, signal in rule.bad))
         elif signal in rule.forget:
             data.pop(labels, None)
-            self._set(rule, labels, False, now, "")
+            self._set(rule, labels, False, now)
         else:
             data[labels] = now
 
@@ -181,29 +180,37 @@ class AlertSink:
         self._last_sweep = now
         for rule in self._rules:
             for labels in list(rule.data):
-                active, detail = self._condition(rule, labels, now)
-                self._set(rule, labels, active, now, detail)
+                self._set(rule, labels, self._condition(rule, labels, now), now)
 
-    def _condition(self, rule: _Rule, labels: tuple[str, ...], now: float) -> tuple[bool, str]:
+    def _condition(self, rule: _Rule, labels: tuple[str, ...], now: float) -> bool:
         value = rule.data[labels]
-        if rule.kind == "occurrence":
-            return now - value < rule.window, "occurred"
-        if rule.kind == "threshold":
+        kind = rule.kind
+        if kind == "threshold":
             while value and value[0] <= now - rule.window:
                 value.popleft()
-            return len(value) >= rule.count, f"{len(value)} events in {rule.window:g}s (threshold {rule.count})"
-        if rule.kind == "ratio":
+            return len(value) >= rule.count
+        if kind == "occurrence":
+            return bool(now - value < rule.window)
+        if kind == "ratio":
             while value and value[0][0] <= now - rule.window:
                 value.popleft()
             total = len(value)
-            bad = sum(1 for _, b in value if b)
-            if total < rule.min_events:
-                return False, f"{total} events, fewer than {rule.min_events}"
-            return bad / total > rule.above, f"{bad}/{total} = {bad / total:.0%} (above {rule.above:.0%})"
-        age = now - value
-        return age >= rule.window, f"not seen for {age:.0f}s (limit {rule.window:g}s)"
+            return total >= rule.min_events and sum(1 for _, b in value if b) / total > rule.above
+        return bool(now - value >= rule.window)
 
-    def _set(self, rule: _Rule, labels: tuple[str, ...], active: bool, now: float, detail: str) -> None:
+    def _detail(self, rule: _Rule, labels: tuple[str, ...], now: float) -> str:
+        """Why the alert holds, in words (computed only when an alert starts or is notified)."""
+        value = rule.data.get(labels)
+        if rule.kind == "occurrence" or value is None:
+            return "occurred"
+        if rule.kind == "threshold":
+            return f"{len(value)} events in {rule.window:g}s (threshold {rule.count})"
+        if rule.kind == "ratio":
+            total, bad = len(value), sum(1 for _, b in value if b)
+            return f"{bad}/{total} = {bad / max(total, 1):.0%} (above {rule.above:.0%})"
+        return f"not seen for {now - value:.0f}s (limit {rule.window:g}s)"
+
+    def _set(self, rule: _Rule, labels: tuple[str, ...], active: bool, now: float) -> None:
         key = (rule.name, labels)
         alert = self._alerts.get(key)
         if not active:
@@ -216,8 +223,7 @@ class AlertSink:
                 rule.data.pop(labels, None)  # bounded memory: forget quiet label sets
             return
         if alert is None:
-            alert = self._alerts[key] = _Alert("pending", now, _wall(), detail=detail)
-        alert.detail = detail
+            alert = self._alerts[key] = _Alert("pending", now, _wall())
         if alert.state == "pending" and now - alert.since >= rule.pending_for:
             alert.state = "firing"
             self.fired += 1
@@ -226,7 +232,9 @@ class AlertSink:
             self._notify(rule, labels, alert, "firing")
 
     def _notify(self, rule: _Rule, labels: tuple[str, ...], alert: _Alert, status: str) -> None:
-        alert.last_notified = self._clock()
+        alert.last_notified = now = self._clock()
+        if status == "firing" or not alert.detail:
+            alert.detail = self._detail(rule, labels, now)
         all_labels = {"alertname": rule.name, "service": self.service, "severity": rule.severity,
                       **dict(zip(rule.by, labels, strict=True))}
         fingerprint = hashlib.sha256(repr(sorted(all_labels.items())).encode()).hexdigest()[:16]
@@ -245,11 +253,12 @@ class AlertSink:
     def active(self) -> list[dict[str, Any]]:
         """The pending and firing alerts: ``{"alertname", "labels", "state", "detail"}``."""
         with self._lock:
+            now = self._clock()
             out = []
             for (rule_name, labels), alert in self._alerts.items():
                 rule = next(r for r in self._rules if r.name == rule_name)
                 out.append({"alertname": rule_name, "labels": dict(zip(rule.by, labels, strict=True)),
-                            "state": alert.state, "detail": alert.detail})
+                            "state": alert.state, "detail": self._detail(rule, labels, now)})
             return out
 
     def start(self, interval: float = 1.0) -> None:
