@@ -1,7 +1,10 @@
 """A small background-job system that says what happens with zlog signals.
 
 A queue, worker threads with retries and backoff, and four job types (email, report, data, payment).
-Every event goes to stdout as one JSON line; a summary goes to stderr.
+Every event goes to stdout as one JSON line. The sinks are wired as a job system wires them: metrics
+on job outcomes and queue health, alerts (to stderr) on abandoned jobs, backlog, errors and the
+failure rate, a hash-chained audit log of payments and reports, and health from heartbeats and backlog.
+A summary goes to stderr.
 
     python examples/background_jobs.py --jobs 50 --workers 4 --seed 1 --failure-rate 0.2
 """
@@ -9,15 +12,17 @@ Every event goes to stdout as one JSON line; a summary goes to stderr.
 from __future__ import annotations
 
 import argparse
+import os
 import queue
 import random
 import sys
+import tempfile
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass
 
 import zlog
+from zlog.audit import verify
 
 # -- signals: what can happen ----------------------------------------------------------------
 
@@ -60,6 +65,11 @@ def WORKER_STARTED(*, worker_id: str) -> None:
 @zlog.signal(level="info")
 def WORKER_STOPPED(*, worker_id: str, jobs_done: int) -> None:
     """A worker thread stopped."""
+
+
+@zlog.signal(level="debug")
+def WORKER_HEARTBEAT(*, worker_id: str, jobs_done: int) -> None:
+    """A worker is alive."""
 
 
 @zlog.signal(level="debug")
@@ -165,6 +175,7 @@ class JobSystem:
         with zlog.bind(worker_id=worker_id):
             zlog.emit(WORKER_STARTED, "Worker started", worker_id=worker_id)
             while not self.done.is_set():
+                zlog.emit(WORKER_HEARTBEAT, "Worker heartbeat", worker_id=worker_id, jobs_done=jobs_done)
                 try:
                     job = self.jobs.get(timeout=0.01)
                 except queue.Empty:
@@ -229,6 +240,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=4, help="worker threads (default 4)")
     parser.add_argument("--seed", type=int, default=1, help="seed for job types and failures (default 1)")
     parser.add_argument("--failure-rate", type=float, default=0.2, help="chance an attempt fails (default 0.2)")
+    parser.add_argument("--audit", metavar="PATH", help="audit log file (default: a new temporary directory)")
     args = parser.parse_args(argv)
     if args.jobs < 0:
         parser.error("--jobs must be 0 or more")
@@ -239,16 +251,52 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def wire_sinks(audit_path: str) -> tuple[zlog.MetricsSink, zlog.AlertSink, zlog.AuditSink, zlog.HealthSink]:
+    """Route every signal to stdout and the job-system sinks to the signals they watch."""
+    zlog.route_all(zlog.JSONSink(sys.stdout, buffered=True))
+    metrics = zlog.MetricsSink(declare=[JOB_COMPLETED, JOB_FAILED, JOB_ABANDONED, QUEUE_HEALTH_CHECK])
+    metrics.counter("zlog_jobs_failed_total", JOB_FAILED, labels=["job_type"], help="Failed job attempts.")
+    metrics.counter("zlog_jobs_abandoned_total", JOB_ABANDONED, labels=["job_type"], help="Abandoned jobs.")
+    metrics.histogram("zlog_job_duration_seconds", JOB_COMPLETED, field="duration_seconds", labels=["job_type"],
+                      buckets=[0.001, 0.0025, 0.005, 0.01, 0.05], help="Job processing time.")
+    metrics.gauge("zlog_queue_size", QUEUE_HEALTH_CHECK, field="queue_size", help="Jobs waiting.")
+    zlog.route(JOB_COMPLETED, metrics)
+    zlog.route(JOB_FAILED, metrics)
+    zlog.route(JOB_ABANDONED, metrics)
+    zlog.route(QUEUE_HEALTH_CHECK, metrics)
+
+    alerts = zlog.AlertSink(repeat_interval=600, service="background-jobs")
+    alerts.on(JOB_ABANDONED, name="JobAbandoned", by=["job_type"], severity="critical")
+    alerts.on(QUEUE_BACKLOG, name="QueueBacklog")
+    alerts.on(zlog.ERROR, name="Error")
+    alerts.ratio([JOB_FAILED], [JOB_COMPLETED], above=0.3, window=300, min_events=20, name="JobFailureRate")
+    for signal in (JOB_ABANDONED, QUEUE_BACKLOG, zlog.ERROR, JOB_FAILED, JOB_COMPLETED):
+        zlog.route(signal, alerts)
+
+    audit = zlog.AuditSink(audit_path, fsync="batch")
+    zlog.route(PAYMENT_PROCESSED, audit)
+    zlog.route(REPORT_GENERATED, audit)
+
+    health = zlog.HealthSink(heartbeat_timeout=5, backlog=(BACKLOG_THRESHOLD, 5 * BACKLOG_THRESHOLD), min_events=20)
+    zlog.route("WORKER_*", health)
+    zlog.route("QUEUE_*", health)
+    zlog.route("JOB_*", health)
+    return metrics, alerts, audit, health
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    outcomes: Counter[str] = Counter()
-    zlog.route_all(zlog.JSONSink(sys.stdout, buffered=True))
-    zlog.route("JOB_*", lambda event: outcomes.update([event.signal]))
+    audit_path = args.audit or os.path.join(tempfile.mkdtemp(prefix="zlog-demo-"), "audit.log")
+    metrics, alerts, audit, health = wire_sinks(audit_path)
     JobSystem(args.workers, args.seed, args.failure_rate).run(args.jobs)
-    zlog.flush()
+    zlog.flush(timeout=10)
+    audit.close()
+    events = metrics.snapshot()["events"]
+    verified = verify(audit_path)
     print(
-        f"{args.jobs} jobs: {outcomes['JOB_COMPLETED']} completed, {outcomes['JOB_ABANDONED']} abandoned, "
-        f"{outcomes['JOB_RETRYING']} retries, {outcomes['JOB_FAILED']} failed attempts",
+        f"{args.jobs} jobs: {events['JOB_COMPLETED']} completed, {events['JOB_ABANDONED']} abandoned, "
+        f"{events['JOB_FAILED']} failed attempts; alerts fired: {alerts.fired}; "
+        f"audit: {verified.summary()}; health: {health.status()['status']}",
         file=sys.stderr,
     )
     return 0

@@ -41,7 +41,9 @@ def test_background_jobs_writes_only_json_lines_with_the_core_keys_first(
         keys = [k for k in line if k in ("time", "level", "signal", "message")]
         assert list(line)[: len(keys)] == keys
         assert keys[0] == "time" and keys[-2:] == ["signal", "message"]
-    assert "40 jobs:" in first_run.stderr
+    summary = first_run.stderr.splitlines()[-1]
+    assert summary.startswith("40 jobs:") and "alerts fired:" in summary
+    assert ": intact," in summary and "health:" in summary
 
 
 def test_every_queued_job_reaches_exactly_one_terminal_state(first_run: subprocess.CompletedProcess[str]) -> None:
@@ -68,6 +70,15 @@ def test_failures_are_retried_and_business_and_worker_signals_appear(
     assert failed["error"]["type"].endswith("TransientError")  # type: ignore[index]
     started = [line for line in lines if line["signal"] == "JOB_STARTED"]
     assert all(str(line["worker_id"]).startswith("worker-") for line in started)
+
+
+def test_the_job_system_sinks_see_their_signals(first_run: subprocess.CompletedProcess[str]) -> None:
+    lines = events(first_run.stdout)
+    abandoned = {line["job_type"] for line in lines if line["signal"] == "JOB_ABANDONED"}
+    alert_lines = [line for line in first_run.stderr.splitlines() if line.startswith("zlog alert FIRING JobAbandoned")]
+    assert abandoned and len(alert_lines) == len(abandoned)  # one alert per job type, not per job
+    audited = sum(1 for line in lines if line["signal"] in ("PAYMENT_PROCESSED", "REPORT_GENERATED"))
+    assert f"intact, {audited} records" in first_run.stderr
 
 
 def test_same_seed_gives_the_same_outcome_per_job(first_run: subprocess.CompletedProcess[str]) -> None:

@@ -233,8 +233,7 @@ class AlertSink:
 
     def _notify(self, rule: _Rule, labels: tuple[str, ...], alert: _Alert, status: str) -> None:
         alert.last_notified = now = self._clock()
-        if status == "firing" or not alert.detail:
-            alert.detail = self._detail(rule, labels, now)
+        alert.detail = self._detail(rule, labels, now)
         all_labels = {"alertname": rule.name, "service": self.service, "severity": rule.severity,
                       **dict(zip(rule.by, labels, strict=True))}
         fingerprint = hashlib.sha256(repr(sorted(all_labels.items())).encode()).hexdigest()[:16]
