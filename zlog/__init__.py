@@ -30,6 +30,7 @@ from zlog.signals import (
     ZLOG_EVENTS_DROPPED,
     ZLOG_PROCESSOR_ERROR,
     ZLOG_SINK_ERROR,
+    ZLOG_SINK_STATE,
     Signal,
     signal,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "ZLOG_EVENTS_DROPPED",
     "ZLOG_PROCESSOR_ERROR",
     "ZLOG_SINK_ERROR",
+    "ZLOG_SINK_STATE",
     "AlertSink",
     "AuditSink",
     "Background",

@@ -21,6 +21,7 @@ __all__ = [
     "ZLOG_EVENTS_DROPPED",
     "ZLOG_PROCESSOR_ERROR",
     "ZLOG_SINK_ERROR",
+    "ZLOG_SINK_STATE",
     "Signal",
     "signal",
 ]
@@ -189,3 +190,8 @@ def ZLOG_PROCESSOR_ERROR(
 @signal(level="warn")
 def ZLOG_EVENTS_DROPPED(*, sink: str, dropped: int, total_dropped: int, policy: str) -> None:
     """A background sink's queue was full and events were dropped; at most one report per interval."""
+
+
+@signal(level="warn")
+def ZLOG_SINK_STATE(*, sink: str, state: str, previous: str, reason: str) -> None:
+    """A resilience wrapper changed state (circuit open/half-open/closed, fallback engaged, slow calls)."""

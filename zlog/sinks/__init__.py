@@ -7,8 +7,15 @@ from zlog.sinks.base import NamedSink, SinkLike, SinkObject, sink
 from zlog.sinks.health import HealthSink
 from zlog.sinks.json import JSONSink
 from zlog.sinks.metrics import MetricsSink
+from zlog.sinks.resilience import CircuitBreaker, CircuitOpenError, Fallback, RateLimited, Retry, Timeout
 
 __all__ = [
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "Fallback",
+    "RateLimited",
+    "Retry",
+    "Timeout",
     "AlertSink",
     "AlertmanagerNotifier",
     "WebhookNotifier",
