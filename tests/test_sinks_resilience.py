@@ -141,7 +141,7 @@ def test_rate_limited_passes_the_rate_and_reports_drops() -> None:
 
 
 def test_wrappers_compose_and_failures_still_reach_the_routers_error_report() -> None:
-    router, states = observed()
+    router, _states = observed()
     clock = Clock()
     spare = Flaky(fail=0)
     sink = Fallback(CircuitBreaker(Retry(Flaky(fail=100), attempts=2, sleep=lambda s: None), failures=2,
