@@ -148,6 +148,25 @@ def test_fsync_none_buffers_in_the_process_until_flush_or_exit(tmp_path: Path) -
     assert verify(log).records == 6
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_cannot_write_into_the_parents_chain(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    sink = write(log, 2, fsync="none")  # two records still buffered in the parent
+    router = Router()
+    router.route_all(sink)
+    router.route("ZLOG_SINK_ERROR", lambda e: None)
+    pid = os.fork()
+    if pid == 0:
+        router.emit("CHILD", "must not enter the parent's chain")
+        sink.flush()
+        os._exit(0 if router.sink_errors()["audit"] == 1 else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    sink.close()
+    result = verify(log)
+    assert result.ok and result.records == 2
+
+
 def test_writing_after_close_is_a_counted_sink_error(tmp_path: Path) -> None:
     sink = AuditSink(tmp_path / "audit.log")
     router = Router()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from typing import Any
 
@@ -47,7 +48,9 @@ class AuditSink:
         self.max_bytes = max_bytes
         self.name = name
         self._digest = _auditfmt.digest_function(key)
-        self._lock = _fork.owned_lock(self)
+        self._lock = threading.Lock()
+        self._foreign = False  # set in a forked child: the chain belongs to the parent
+        _fork.after_fork_in_child(self, AuditSink._after_fork)
         self._clock = _encode.Clock()
         self._last_sync = time.monotonic()
         self._dirty = False
@@ -103,8 +106,16 @@ class AuditSink:
             lines = fh.read().splitlines()
         return lines[-1] if lines else None
 
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._pending.clear()  # the parent writes what it had buffered
+        self._pending_bytes = 0
+        self._foreign = True
+
     # -- writing -------------------------------------------------------------------------------
     def handle(self, event: Event) -> None:
+        if self._foreign:
+            raise RuntimeError(f"{self.path}: this AuditSink belongs to the parent process; open one per process")
         with self._lock:
             self._append(event[0], event[1], event[3], event[4], event[2])
 
