@@ -33,14 +33,18 @@ class _Wrapper:
         self.name = name or f"{self.kind}({sink_name(sink)})"
         self.state = "ok"
 
+    def _emitter(self) -> Any:
+        if self._router is None:
+            from zlog._api import default_router
+
+            return default_router
+        return self._router
+
     def _change(self, state: str, reason: str) -> None:
         previous, self.state = self.state, state
         if previous == state:
             return
-        router = self._router
-        if router is None:
-            from zlog._api import default_router as router
-        router.emit(ZLOG_SINK_STATE, f"{self.name}: {previous} -> {state}: {reason}",
+        self._emitter().emit(ZLOG_SINK_STATE, f"{self.name}: {previous} -> {state}: {reason}",
                     sink=self.name, state=state, previous=previous, reason=reason)
 
     def flush(self) -> None:
@@ -236,8 +240,5 @@ class RateLimited(_Wrapper):
         if passed:
             self._handle(event)
         elif report:
-            router = self._router
-            if router is None:
-                from zlog._api import default_router as router
-            router.emit(ZLOG_EVENTS_DROPPED, f"{self.name} dropped {report} events over {self.rate:g}/s",
+            self._emitter().emit(ZLOG_EVENTS_DROPPED, f"{self.name} dropped {report} events over {self.rate:g}/s",
                         sink=self.name, dropped=report, total_dropped=self.dropped, policy="rate_limit")
