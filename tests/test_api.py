@@ -78,3 +78,84 @@ def test_public_surface_is_declared_in_all() -> None:
     for name in ("emit", "route", "route_all", "routes", "reset", "flush", "close", "Router", "Event",
                  "Signal", "signal", "sink", "bind", "bound", "JSONSink", "enable_standard_logging"):
         assert name in zlog.__all__
+
+
+def test_route_all_routes_and_reset_on_the_default_router(zlog_events: CapturedEvents) -> None:
+    got: list[Event] = []
+    route = zlog.route_all(got.append)
+    assert route.pattern == "*" and route in zlog.routes()
+    zlog.emit("ANYTHING", "x")
+    zlog.add_processor(lambda e: e)
+    zlog.reset()
+    assert zlog.routes() == () and zlog.default_router.processors() == ()
+    zlog.emit("ANYTHING", "after reset")
+    assert [e.message for e in got] == ["x"]
+
+
+def test_route_by_name_and_by_declared_signal_on_the_default_router_are_the_same(
+    zlog_events: CapturedEvents,
+) -> None:
+    @zlog.signal(level="info")
+    def JOB_QUEUED(*, job_id: str) -> None: ...
+
+    by_name: list[Event] = []
+    by_signal: list[Event] = []
+    zlog.route("JOB_QUEUED", by_name.append)
+    zlog.route(JOB_QUEUED, by_signal.append)
+    zlog.emit(JOB_QUEUED, "typed", job_id="j1")
+    zlog.emit("JOB_QUEUED", "by name", job_id="j2")
+    assert [e.message for e in by_name] == [e.message for e in by_signal] == ["typed", "by name"]
+    assert by_name[0].level == "info" and by_name[1].level is None
+
+
+def test_level_helpers_never_format_the_message(zlog_events: CapturedEvents) -> None:
+    zlog.info("{job_id} done", job_id="j1")
+    zlog.error("%s failed %d", job_id="j1")
+    assert [e.message for e in zlog_events] == ["{job_id} done", "%s failed %d"]
+
+
+def test_level_helpers_accept_fields_named_message_or_signal(zlog_events: CapturedEvents) -> None:
+    zlog.warn("text", message="a field", signal="another field")
+    assert zlog_events[0].message == "text"
+    assert dict(zlog_events[0].fields) == {"message": "a field", "signal": "another field"}
+
+
+def test_emit_never_raises_into_the_caller_when_a_sink_fails(zlog_events: CapturedEvents) -> None:
+    zlog.route("A", lambda e: 1 / 0)
+    zlog.emit("A", "x")
+    zlog.info("still running")
+    assert "INFO" in zlog_events.signals()
+
+
+def test_fatal_flushes_every_sink_and_the_process_goes_on() -> None:
+    code = (
+        "import zlog\n"
+        "class S:\n"
+        "    def handle(self, e): pass\n"
+        "    def flush(self): print('flushed', flush=True)\n"
+        "zlog.route('OTHER', S())\n"
+        "zlog.route('FATAL', lambda e: print('fatal:', e.message, e.level, flush=True))\n"
+        "zlog.fatal('cannot go on', reason='disk')\n"
+        "print('still alive')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.splitlines() == ["fatal: cannot go on fatal", "flushed", "still alive"]
+
+
+def test_flush_and_close_module_functions_reach_every_sink(zlog_events: CapturedEvents) -> None:
+    calls: list[str] = []
+
+    class Sink:
+        def handle(self, event: Event) -> None: ...
+
+        def flush(self) -> None:
+            calls.append("flush")
+
+        def close(self) -> None:
+            calls.append("close")
+
+    zlog.route("A", Sink())
+    assert zlog.flush(timeout=5) is True
+    zlog.close(timeout=5)
+    assert calls == ["flush", "flush", "close"]
+    assert zlog.routes() == ()

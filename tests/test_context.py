@@ -101,3 +101,94 @@ def test_asyncio_tasks_each_see_their_own_binding() -> None:
     asyncio.run(main())
     assert sorted(e.fields["job_id"] for e in got) == [f"j{i}" for i in range(5)]
     assert all(e.fields["job_id"] == e.fields["seen"] for e in got)
+
+
+def test_one_binding_entered_by_several_threads_at_once_restores_each_threads_context() -> None:
+    shared = zlog.bind(service="api")
+    entered = threading.Barrier(2)
+    errors: list[BaseException] = []
+    after: dict[str, dict[str, object]] = {}
+
+    def worker(name: str, first_out: bool) -> None:
+        try:
+            with zlog.bind(worker=name):
+                with shared:
+                    entered.wait(timeout=10)
+                    if not first_out:
+                        left.wait(timeout=10)
+                if first_out:
+                    left.set()
+                after[name] = dict(zlog.bound())
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    left = threading.Event()
+    threads = [threading.Thread(target=worker, args=("a", True)), threading.Thread(target=worker, args=("b", False))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert after == {"a": {"worker": "a"}, "b": {"worker": "b"}}
+
+
+def test_one_binding_used_by_interleaved_asyncio_tasks() -> None:
+    shared = zlog.bind(component="poller")
+    router, got = capture()
+
+    async def task(name: str, delay_steps: int) -> dict[str, object]:
+        with zlog.bind(task=name):
+            with shared:
+                for _ in range(delay_steps):
+                    await asyncio.sleep(0)
+                router.emit("A", "inside", task_seen=name)
+            return dict(zlog.bound())
+
+    async def main() -> list[dict[str, object]]:
+        return list(await asyncio.gather(task("first", 1), task("second", 3), task("third", 2)))
+
+    results = asyncio.run(main())
+    assert results == [{"task": "first"}, {"task": "second"}, {"task": "third"}]
+    assert all(e.fields["component"] == "poller" and e.fields["task"] == e.fields["task_seen"] for e in got)
+
+
+def test_a_task_created_inside_a_binding_sees_it_and_its_own_bindings_do_not_leak_out() -> None:
+    async def child() -> dict[str, object]:
+        with zlog.bind(child=True):
+            pass
+        seen = dict(zlog.bound())
+        zlog.bind(leak=True).__enter__()  # never exited: stays in the task's own context copy
+        return seen
+
+    async def main() -> tuple[dict[str, object], dict[str, object]]:
+        with zlog.bind(parent=1):
+            seen = await asyncio.create_task(child())
+            return seen, dict(zlog.bound())
+
+    seen, parent_after = asyncio.run(main())
+    assert seen == {"parent": 1}
+    assert parent_after == {"parent": 1}
+
+
+def test_out_of_order_exit_in_one_context_restores_the_latest_entry() -> None:
+    outer, inner = zlog.bind(a=1), zlog.bind(b=2)
+    outer.__enter__()
+    inner.__enter__()
+    outer.__exit__(None, None, None)  # current context is inner's: the latest entry of `outer` is undone
+    assert dict(zlog.bound()) == {}
+    with pytest.raises(RuntimeError):
+        outer.__exit__(None, None, None)
+
+
+def test_binding_is_undone_when_the_block_raises() -> None:
+    with pytest.raises(KeyError), zlog.bind(request_id="r1"):
+        raise KeyError("x")
+    assert dict(zlog.bound()) == {}
+
+
+def test_module_level_emit_carries_bound_fields(zlog_events: list[Event]) -> None:
+    with zlog.bind(request_id="r1"):
+        zlog.info("handled", status=200)
+    zlog.info("outside")
+    assert dict(zlog_events[0].fields) == {"request_id": "r1", "status": 200}
+    assert dict(zlog_events[1].fields) == {}

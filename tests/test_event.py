@@ -75,3 +75,52 @@ def test_repr_and_pickle_round_trip() -> None:
     assert "Event('A', 'm'" in repr(event) and "2026-11-22T14:30:15.123456+00:00" in repr(event)
     copy = pickle.loads(pickle.dumps(event))
     assert copy == event and isinstance(copy, Event)
+
+
+def test_time_is_an_aware_utc_datetime_for_emitted_events() -> None:
+    router = zlog.Router()
+    got: list[Event] = []
+    router.route_all(got.append)
+    router.emit("A", "x")
+    assert got[0].time.tzinfo is timezone.utc
+    assert got[0].time.utcoffset() is not None and got[0].time.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+
+
+def test_a_str_subclass_signal_becomes_its_plain_name() -> None:
+    import enum
+
+    class Sig(str, enum.Enum):
+        JOB_QUEUED = "JOB_QUEUED"
+
+    event = Event(Sig.JOB_QUEUED, "m")
+    assert event.signal == "JOB_QUEUED"
+    assert type(event.signal) is str
+
+
+def test_an_explicit_level_overrides_the_signals_level() -> None:
+    sig = zlog.Signal("JOB_FAILED", level="error")
+    assert Event(sig, "m", level="WARNING").level == "warn"
+
+
+def test_events_take_no_new_attributes() -> None:
+    event = Event("A", "m")
+    with pytest.raises(AttributeError):
+        event.extra = 1  # type: ignore[attr-defined]
+
+
+def test_a_message_that_is_not_a_str_becomes_text() -> None:
+    assert Event("A", 42).message == "42"  # type: ignore[arg-type]
+    replaced = Event("A", "m").replace(message=7)  # type: ignore[arg-type]
+    assert replaced.message == "7" and type(replaced.message) is str
+
+
+def test_replace_without_arguments_keeps_everything() -> None:
+    event = Event("A", "m", {"k": 1}, level="info", time_ns=T0)
+    assert event.replace() == event
+
+
+def test_fields_view_cannot_be_used_to_change_the_event_even_through_replace() -> None:
+    fields = {"k": 1}
+    event = Event("A", "m").replace(fields=fields)
+    fields["k"] = 2
+    assert event.fields["k"] == 1

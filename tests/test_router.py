@@ -1,4 +1,4 @@
-"""Router: routing rules, delivery once per sink, failure isolation and reporting, lifecycle."""
+"""Router: routing rules, delivery once per sink, lifecycle (failure reports: test_reporting)."""
 
 from __future__ import annotations
 
@@ -189,111 +189,6 @@ def test_exc_info_true_attaches_the_current_exception() -> None:
     assert "error" not in got[1].fields
 
 
-def test_raising_sink_does_not_stop_other_sinks_or_raise() -> None:
-    router = Router()
-    got, good = collector()
-
-    def bad(event: Event) -> None:
-        raise RuntimeError("down")
-
-    router.route("A", bad, good)
-    router.route("ZLOG_SINK_ERROR", lambda e: None)
-    for i in range(3):
-        router.emit("A", str(i))
-    assert [e.message for e in got] == ["0", "1", "2"]
-    assert router.sink_errors()["bad"] == 3
-
-
-def test_sink_failure_is_reported_as_a_routable_signal_rate_limited() -> None:
-    router = Router(report_interval=3600)
-    reports: list[Event] = []
-
-    @zlog.sink("flaky")
-    def flaky(event: Event) -> None:
-        raise OSError("disk full")
-
-    router.route("A", flaky)
-    router.route(zlog.ZLOG_SINK_ERROR, reports.append)
-    for _ in range(5):
-        router.emit("A", "x")
-    assert len(reports) == 1
-    report = reports[0]
-    assert report.level == "error"
-    assert report.fields["sink"] == "flaky"
-    assert isinstance(report.fields["error"], OSError)
-    assert report.fields["failed_signal"] == "A"
-    assert report.fields["errors"] == 1
-    assert router.sink_errors() == {"flaky": 5, "list.append": 0}
-
-
-def test_suppressed_reports_are_counted_in_the_next_report() -> None:
-    router = Router(report_interval=0)
-    reports: list[Event] = []
-    router.route("A", lambda e: 1 / 0)
-    router.route("ZLOG_SINK_ERROR", reports.append)
-    router.emit("A", "x")
-    router.emit("A", "y")
-    assert [r.fields["errors"] for r in reports] == [1, 2]
-    assert all(r.fields["suppressed"] == 0 for r in reports)
-
-
-def test_failing_sink_never_receives_its_own_report_and_no_recursion() -> None:
-    router = Router(report_interval=0)
-    seen: list[str] = []
-
-    def broken_everywhere(event: Event) -> None:
-        seen.append(event.signal)
-        raise RuntimeError("always")
-
-    router.route_all(broken_everywhere)
-    router.emit("A", "x")
-    assert seen == ["A"]
-    assert router.sink_errors()["broken_everywhere"] == 1
-
-
-def test_a_sink_failing_on_a_report_is_counted_not_reported_again() -> None:
-    router = Router(report_interval=0)
-    reports: list[Event] = []
-
-    def fails_on_reports(event: Event) -> None:
-        raise RuntimeError("report sink down")
-
-    router.route("A", lambda e: 1 / 0)
-    router.route("ZLOG_SINK_ERROR", fails_on_reports, reports.append)
-    router.emit("A", "x")
-    assert len(reports) == 1
-    assert router.sink_errors()["fails_on_reports"] == 1
-
-
-def test_unrouted_failure_report_goes_to_stderr_as_one_json_line(capsys: pytest.CaptureFixture[str]) -> None:
-    router = Router()
-    router.route("A", lambda e: 1 / 0)
-    router.emit("A", "x")
-    lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 1
-    line = json.loads(lines[0])
-    assert line["signal"] == "ZLOG_SINK_ERROR"
-    assert line["error"]["type"] == "ZeroDivisionError"
-
-
-def test_failing_flush_is_counted_and_reported() -> None:
-    class BadFlush:
-        name = "bad-flush"
-
-        def handle(self, event: Event) -> None: ...
-
-        def flush(self) -> None:
-            raise OSError("flush failed")
-
-    router = Router()
-    reports: list[Event] = []
-    router.route("A", BadFlush())
-    router.route("ZLOG_SINK_ERROR", reports.append)
-    router.flush()
-    assert router.sink_errors()["bad-flush"] == 1
-    assert reports[0].fields["failed_signal"] == ""
-
-
 def test_sink_names_are_unique_per_router() -> None:
     router = Router()
     router.route("A", zlog.JSONSink(io.StringIO()), zlog.JSONSink(io.StringIO()))
@@ -326,3 +221,200 @@ def test_keyboard_interrupt_in_a_sink_is_not_swallowed() -> None:
     router.route("A", interrupt)
     with pytest.raises(KeyboardInterrupt):
         router.emit("A", "x")
+
+
+def test_a_bound_method_routed_twice_still_receives_each_event_once() -> None:
+    router = Router()
+    got: list[Event] = []
+    router.route("JOB_*", got.append)  # `got.append` is a new method object at each access
+    router.route("JOB_FAILED", got.append)
+    router.route_all(got.append)
+    router.emit("JOB_FAILED", "once")
+    assert [e.message for e in got] == ["once"]
+    assert len(router.sinks_for("JOB_FAILED")) == 1
+
+
+def test_bound_methods_of_different_objects_are_different_sinks() -> None:
+    router = Router()
+    first: list[Event] = []
+    second: list[Event] = []
+    router.route("A", first.append)
+    router.route("A", second.append)
+    router.emit("A", "x")
+    assert len(first) == 1 and len(second) == 1
+
+
+def test_removing_one_of_two_routes_to_a_bound_method_keeps_the_other() -> None:
+    router = Router()
+    got: list[Event] = []
+    first = router.route("A", got.append)
+    router.route("A", got.append)
+    first.remove()
+    router.emit("A", "still routed")
+    assert [e.message for e in got] == ["still routed"]
+
+
+def test_callable_object_and_handle_object_sinks_are_both_accepted() -> None:
+    class CallableSink:
+        def __init__(self) -> None:
+            self.events: list[Event] = []
+
+        def __call__(self, event: Event) -> None:
+            self.events.append(event)
+
+    class HandleSink:
+        def __init__(self) -> None:
+            self.events: list[Event] = []
+
+        def handle(self, event: Event) -> None:
+            self.events.append(event)
+
+    router = Router()
+    a, b = CallableSink(), HandleSink()
+    router.route("A", a, b)
+    router.emit("A", "x")
+    assert len(a.events) == 1 and len(b.events) == 1
+
+
+def test_routers_are_isolated_from_each_other_and_from_the_default_router() -> None:
+    one, two = Router(), Router()
+    got_one: list[Event] = []
+    got_two: list[Event] = []
+    one.route_all(got_one.append)
+    two.route_all(got_two.append)
+    with zlog.testing.isolated(), zlog.testing.capture() as default_events:
+        one.emit("A", "to one")
+    assert [e.message for e in got_one] == ["to one"]
+    assert got_two == [] and list(default_events) == []
+    assert zlog.default_router not in (one, two)
+
+
+def test_with_no_routes_nothing_reaches_any_sink_and_emit_returns_none() -> None:
+    router = Router()
+    assert router.emit("A", "nowhere", key="value") is None  # type: ignore[func-returns-value]
+    assert router.sink_errors() == {}
+
+
+def test_emit_never_raises_for_strange_field_values_or_messages() -> None:
+    class Hostile:
+        def __eq__(self, other: object) -> bool:
+            raise RuntimeError("no comparing")
+
+        __hash__ = object.__hash__
+
+        def __str__(self) -> str:
+            raise RuntimeError("no str")
+
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    class ArrayLike:  # numpy-style: == returns something whose truth value raises
+        def __eq__(self, other: object) -> Any:
+            return self
+
+        __hash__ = object.__hash__
+
+        def __bool__(self) -> bool:
+            raise ValueError("truth value of an array is ambiguous")
+
+    router = Router()
+    out = io.StringIO()
+    got: list[Event] = []
+    router.route_all(got.append, zlog.JSONSink(out))
+    router.emit("A", Hostile(), value=Hostile())  # type: ignore[arg-type]
+    router.emit("A", "array as exc_info", exc_info=ArrayLike())
+    router.emit("A", "hostile exc_info", exc_info=Hostile())
+    assert len(got) == 3
+    assert isinstance(got[0].message, str)
+    assert isinstance(got[1].fields["exc_info"], ArrayLike)
+    assert router.sink_errors() == {"list.append": 0, "json": 0}
+    assert len(out.getvalue().splitlines()) == 3
+
+
+def test_message_with_braces_and_percent_is_written_literally_even_with_matching_fields() -> None:
+    router = Router()
+    out = io.StringIO()
+    router.route_all(zlog.JSONSink(out))
+    router.emit("A", "{x} {0} %(x)s {", x="value")
+    assert json.loads(out.getvalue())["message"] == "{x} {0} %(x)s {"
+
+
+def test_exc_info_with_an_exception_instance_or_a_triple_and_error_already_taken() -> None:
+    router = Router()
+    got, sink = collector()
+    router.route_all(sink)
+    boom = ValueError("boom")
+    router.emit("A", "instance", exc_info=boom)
+    router.emit("A", "triple", exc_info=(ValueError, boom, None))
+    router.emit("A", "error taken", error="my own", exc_info=boom)
+    router.emit("A", "false", exc_info=False)
+    assert got[0].fields == {"error": boom}
+    assert got[1].fields == {"error": boom}
+    assert got[2].fields == {"error": "my own", "exc_info": boom}
+    assert got[3].fields == {}
+
+
+def test_flush_is_false_when_a_sink_reports_it_did_not_finish() -> None:
+    class Pending:
+        def handle(self, event: Event) -> None: ...
+
+        def flush(self, timeout: float | None = None) -> bool:
+            return False
+
+    router = Router()
+    router.route("A", Pending())
+    assert router.flush() is False
+
+
+def test_flush_hands_the_remaining_time_to_sinks_that_take_a_timeout() -> None:
+    seen: list[float | None] = []
+
+    class Timed:
+        def handle(self, event: Event) -> None: ...
+
+        def flush(self, timeout: float | None = None) -> bool:
+            seen.append(timeout)
+            return True
+
+    router = Router()
+    router.route("A", Timed())
+    assert router.flush() is True
+    assert router.flush(timeout=30) is True
+    assert seen[0] is None
+    assert seen[1] is not None and 0 < seen[1] <= 30
+
+
+def test_close_flushes_then_closes_each_sink_once_and_keeps_processors() -> None:
+    calls: list[str] = []
+
+    class Sink:
+        def handle(self, event: Event) -> None: ...
+
+        def flush(self) -> None:
+            calls.append("flush")
+
+        def close(self) -> None:
+            calls.append("close")
+
+    router = Router()
+    sink = Sink()
+    router.route("A", sink)
+    router.route("B", sink)
+    redact = router.add_processor(zlog.processors.Redact())
+    router.close()
+    assert calls == ["flush", "close"]
+    assert router.routes() == () and router.sink_errors() == {}
+    assert router.processors() == (redact,)  # routing again after close still redacts
+    got, s = collector()
+    router.route_all(s)
+    router.emit("A", "x", password="p")
+    assert got[0].fields["password"] == "[REDACTED]"
+
+
+def test_route_repr_and_matches() -> None:
+    router = Router()
+    route = router.route("JOB_*", zlog.JSONSink(io.StringIO()))
+    assert repr(route) == "Route('JOB_*' -> json)"
+    assert route.matches("JOB_QUEUED") and not route.matches("WORKER_JOB_X")
+    assert router.route("JOB_?", print).matches("JOB_A")
+    assert router.route("JOB_[AB]", print).matches("JOB_B")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import Annotated, Literal, NewType, Optional, Union
+from typing import Annotated, Any, Literal, NewType, Optional, Protocol, TypeVar, Union
 
 import pytest
 
 import zlog
 from zlog import Event
+from zlog.testing import CapturedEvents
 
 UserId = NewType("UserId", str)
 
@@ -124,3 +125,92 @@ def test_zlog_strict_environment_variable_makes_the_default_router_strict() -> N
     lenient = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert strict.stdout.startswith("strict: JOB: field 'n' expects int")
     assert lenient.stdout == "lenient\n"
+
+
+def test_list_annotation_checks_only_the_container() -> None:
+    router, got = strict_router()
+    router.emit(JOB_COMPLETED, "done", job_id="j", duration_seconds=1.0, tags=[1, 2])  # type: ignore[list-item]
+    assert got[0].fields["tags"] == [1, 2]
+
+
+def test_literal_takes_only_its_values_of_the_same_type() -> None:
+    @zlog.signal
+    def FLAG(*, n: Literal[1], mode: Literal["a", "b"]) -> None: ...
+
+    router = zlog.Router(strict=True)
+    router.emit(FLAG, "ok", n=1, mode="b")
+    with pytest.raises(TypeError, match="'n'"):
+        router.emit(FLAG, "bool is not the int 1 here", n=True, mode="a")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="'mode'"):
+        router.emit(FLAG, "c", n=1, mode="c")  # type: ignore[arg-type]
+
+
+def test_a_value_whose_comparison_raises_is_a_type_error_in_strict_mode_never_anything_else() -> None:
+    class ArrayLike:  # numpy-style: == returns something whose truth value raises
+        def __eq__(self, other: object) -> Any:
+            return self
+
+        __hash__ = object.__hash__
+
+        def __bool__(self) -> bool:
+            raise ValueError("truth value of an array is ambiguous")
+
+    router, got = strict_router()
+    with pytest.raises(TypeError, match="'outcome'"):
+        router.emit(JOB_COMPLETED, "done", job_id="j", duration_seconds=1.0, outcome=ArrayLike())  # type: ignore[arg-type]
+    assert got == []
+
+
+def test_an_unresolvable_annotation_leaves_the_other_fields_checked() -> None:
+    class Local:  # with `from __future__ import annotations` this name cannot be resolved from the stub
+        pass
+
+    @zlog.signal
+    def MIXED(*, n: int, thing: Local, maybe: Optional[str] = None) -> None: ...
+
+    router = zlog.Router(strict=True)
+    router.emit(MIXED, "ok", n=1, thing=Local())
+    router.emit(MIXED, "local type not checkable", n=1, thing="anything")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="field 'n' expects int, got str"):
+        router.emit(MIXED, "x", n="1", thing=Local())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="field 'maybe'"):
+        router.emit(MIXED, "x", n=1, thing=Local(), maybe=3)  # type: ignore[arg-type]
+
+
+def test_a_protocol_that_is_not_runtime_checkable_is_not_checked() -> None:
+    T = TypeVar("T")
+
+    class Source(Protocol[T]):
+        def read(self) -> T: ...
+
+    @zlog.signal
+    def READ(*, source: Source[int], plain: Source, anything: T) -> None: ...  # type: ignore[type-arg, valid-type]
+
+    router = zlog.Router(strict=True)
+    router.emit(READ, "ok", source=object(), plain=object(), anything=object())  # type: ignore[arg-type]
+
+
+def test_bool_is_accepted_where_int_is_declared_and_int_where_float_is_declared() -> None:
+    @zlog.signal
+    def NUMBERS(*, count: int, ratio: float, z: complex) -> None: ...
+
+    router = zlog.Router(strict=True)
+    router.emit(NUMBERS, "ok", count=True, ratio=1, z=2)
+    with pytest.raises(TypeError, match="'ratio'"):
+        router.emit(NUMBERS, "x", count=1, ratio="1.0", z=1)  # type: ignore[arg-type]
+
+
+def test_strict_mode_checks_the_fields_passed_not_the_bound_context() -> None:
+    router, got = strict_router()
+    with zlog.bind(request_id="r1"):
+        router.emit(JOB_COMPLETED, "done", job_id="j", duration_seconds=1.0)
+    assert got[0].fields["request_id"] == "r1"
+
+
+def test_a_declared_signal_with_wrong_fields_goes_out_as_given_on_the_default_router(
+    zlog_events: CapturedEvents,
+) -> None:
+    if zlog.default_router.strict:
+        pytest.skip("the suite runs with ZLOG_STRICT set")
+    zlog.emit(JOB_COMPLETED, "done", job_id=1)  # type: ignore[arg-type, call-arg]
+    assert zlog_events[0].fields == {"job_id": 1}

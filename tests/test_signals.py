@@ -95,3 +95,65 @@ def test_signal_survives_pickling_with_its_schema() -> None:
 
 def test_repr_names_the_signal_and_level() -> None:
     assert repr(JOB_QUEUED) == "Signal('JOB_QUEUED', level='info')"
+
+
+@pytest.mark.parametrize(
+    "stub_source",
+    [
+        "def BAD(job_id, /) -> None: ...",
+        "def BAD(*args: str) -> None: ...",
+        "def BAD(**fields: str) -> None: ...",
+        "def BAD(job_id: str = '', *, n: int) -> None: ...",
+    ],
+)
+def test_every_kind_of_non_keyword_only_parameter_is_rejected_at_decoration(stub_source: str) -> None:
+    namespace: dict[str, object] = {}
+    exec(stub_source, namespace)
+    with pytest.raises(TypeError, match="keyword-only"):
+        zlog.signal(level="info")(namespace["BAD"])  # type: ignore[arg-type]
+
+
+def test_a_stub_without_parameters_declares_a_signal_that_takes_no_fields() -> None:
+    @zlog.signal(level="warn")
+    def WORKER_STOPPED() -> None:
+        """The worker stopped."""
+
+    assert WORKER_STOPPED.fields == {}
+    WORKER_STOPPED.validate({})
+    with pytest.raises(TypeError, match="unknown field 'x'"):
+        WORKER_STOPPED.validate({"x": 1})
+
+
+def test_a_level_that_is_not_a_string_is_rejected() -> None:
+    with pytest.raises(TypeError, match="level must be a str"):
+        zlog.Signal("X", level=3)  # type: ignore[arg-type]
+
+
+def test_signals_compare_by_name_with_each_other_and_not_with_other_types() -> None:
+    a = zlog.Signal("A", level="info")
+    assert a == zlog.Signal("A") and hash(a) == hash(zlog.Signal("A"))
+    assert a != zlog.Signal("B")
+    assert a != 1 and a != None  # noqa: E711
+    assert {a, "A", zlog.Signal("A")} == {"A"}
+
+
+def test_signal_name_may_not_be_anything_but_a_non_empty_str() -> None:
+    with pytest.raises(ValueError):
+        zlog.Signal(42)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="glob"):
+
+        @zlog.signal(name="JOB_*")
+        def anything(*, n: int) -> None: ...
+
+
+def test_signal_declared_without_schema_survives_pickling() -> None:
+    sig = zlog.Signal("CACHE_MISS", level="debug", doc="missed")
+    copy = pickle.loads(pickle.dumps(sig))
+    assert copy == sig and copy.level == "debug" and copy.doc == "missed" and copy.fields is None
+
+
+def test_fields_of_a_declared_signal_are_read_only() -> None:
+    fields = JOB_QUEUED.fields
+    assert fields is not None
+    with pytest.raises(TypeError):
+        fields["extra"] = fields["job_id"]  # type: ignore[index]

@@ -72,3 +72,92 @@ def test_zlog_events_fixture_isolates_each_test(pytester: pytest.Pytester) -> No
     )
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=3)
+
+
+def test_capture_sees_events_after_processors_and_removes_its_route_when_the_block_raises() -> None:
+    router = zlog.Router()
+    router.add_processor(zlog.processors.Redact())
+    router.add_processor(zlog.processors.Filter(lambda e: e.signal != "NOISE"))
+    with pytest.raises(RuntimeError), capture(router) as events:
+        router.emit("LOGIN", "x", password="p")
+        router.emit("NOISE", "dropped")
+        raise RuntimeError("test body failed")
+    assert events.signals() == ["LOGIN"]
+    assert events[0].fields["password"] == "[REDACTED]"
+    assert router.routes() == ()
+
+
+def test_captured_events_lookup_by_declared_signal_or_name() -> None:
+    sig = zlog.Signal("JOB_DONE", level="info")
+    router = zlog.Router()
+    with capture(router) as events:
+        router.emit(sig, "a")
+        router.emit("JOB_DONE", "b")
+        router.emit("OTHER", "c")
+    assert [e.message for e in events.of(sig)] == ["a", "b"]
+    assert [e.message for e in events.of("JOB_DONE")] == ["a", "b"]
+    assert isinstance(events, list)
+
+
+def test_capture_leaves_existing_routes_working() -> None:
+    router = zlog.Router()
+    kept: list[Event] = []
+    router.route("A", kept.append)
+    with capture(router) as events:
+        router.emit("A", "both")
+    assert len(kept) == 1 and len(events) == 1
+
+
+def test_isolated_restores_processors_and_removes_routes_added_inside() -> None:
+    router = zlog.Router()
+    redact = router.add_processor(zlog.processors.Redact())
+    outer = router.route("A", lambda e: None)
+    with isolated(router):
+        assert router.processors() == ()
+        router.route("B", lambda e: None)
+        router.add_processor(lambda e: None)
+    assert router.routes() == (outer,)
+    assert router.processors() == (redact,)
+
+
+def test_isolated_restores_even_when_the_block_raises() -> None:
+    router = zlog.Router()
+    outer = router.route("A", lambda e: None)
+    with pytest.raises(ValueError), isolated(router):
+        router.reset()
+        raise ValueError("x")
+    assert router.routes() == (outer,)
+
+
+def test_zlog_events_fixture_sees_sink_error_reports(zlog_events: CapturedEvents) -> None:
+    zlog.route("A", lambda e: 1 / 0)
+    zlog.emit("A", "x")
+    assert zlog_events.of(zlog.ZLOG_SINK_ERROR)[0].fields["failed_signal"] == "A"
+
+
+def test_zlog_events_fixture_restores_processors_and_routes_and_is_registered_automatically(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import zlog
+
+        before = []
+        existing = zlog.route("B", before.append)
+        redact = zlog.add_processor(zlog.processors.Redact())
+
+        def test_empty_router_inside(zlog_events):
+            assert zlog.default_router.processors() == ()
+            assert existing not in zlog.routes()
+            zlog.add_processor(lambda e: None)  # would drop everything if it leaked
+            zlog.route_all(lambda e: None)
+
+        def test_everything_restored_after():
+            assert zlog.default_router.processors() == (redact,)
+            assert zlog.routes() == (existing,)
+            zlog.emit("B", "after", password="p")
+            assert [e.fields["password"] for e in before] == ["[REDACTED]"]
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)

@@ -17,7 +17,7 @@ default_router = Router(strict=os.environ.get("ZLOG_STRICT", "").strip().lower()
 emit: Emitter = default_router.emit
 
 
-def route(signal_or_pattern: str | Signal[Any], *sinks: SinkLike) -> Route:
+def route(signal_or_pattern: str | Signal[...], *sinks: SinkLike) -> Route:
     """Route a signal name or glob pattern (``"JOB_*"``) to sinks on the default router."""
     return default_router.route(signal_or_pattern, *sinks)
 

@@ -45,12 +45,13 @@ class Reporter:
         self._interval = float(interval)
         self._lock = _fork.owned_lock(self)
         self._local = threading.local()
+        self.clock: Callable[[], float] = time.monotonic  # replaceable in tests
 
     def failed(self, entry: SinkEntry, exc: BaseException, event: Event | None, *, processor: bool) -> None:
         busy = getattr(self._local, "busy", False)
         with self._lock:
             entry.errors += 1
-            now = time.monotonic()
+            now = self.clock()
             if busy or now - entry.last_report < self._interval:
                 entry.suppressed += 1
                 return

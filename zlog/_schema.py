@@ -31,10 +31,7 @@ class Field:
         if self._hint is _UNRESOLVED:
             hint: object = Any
             if self._owner is not None:
-                try:
-                    hint = get_type_hints(self._owner, include_extras=True).get(self.name, Any)
-                except Exception:
-                    hint = Any
+                hint = _resolve(self._owner, self.name)
             elif self.annotation is not inspect.Parameter.empty:
                 hint = self.annotation
             self._hint = hint
@@ -78,7 +75,7 @@ def matches(value: object, hint: object) -> bool:
     if origin is typing.Union or (hasattr(types, "UnionType") and origin is types.UnionType):
         return any(matches(value, arg) for arg in get_args(hint))
     if origin is Literal:
-        return any(value == arg and type(value) is type(arg) for arg in get_args(hint))
+        return any(type(value) is type(arg) and _equal(value, arg) for arg in get_args(hint))
     if origin is Annotated:
         return matches(value, get_args(hint)[0])
     if hint is float:
@@ -96,6 +93,28 @@ def matches(value: object, hint: object) -> bool:
         except TypeError:
             return True
     return True  # TypeVar, Protocol without runtime_checkable, strings that did not resolve: not checkable
+
+
+def _resolve(owner: Callable[..., Any], name: str) -> object:
+    """The annotation of ``name`` in ``owner``; ``Any`` if it cannot be resolved, without
+    making the other fields unresolvable (a name defined in a function body, say)."""
+    try:
+        return get_type_hints(owner, include_extras=True).get(name, Any)
+    except Exception:
+        pass
+    annotation = getattr(owner, "__annotations__", {}).get(name, Any)
+    one = types.SimpleNamespace(__annotations__={name: annotation}, __globals__=getattr(owner, "__globals__", {}))
+    try:
+        return get_type_hints(one, include_extras=True).get(name, Any)
+    except Exception:
+        return Any
+
+
+def _equal(value: object, literal: object) -> bool:
+    try:
+        return bool(value == literal)
+    except Exception:  # a value whose comparison raises does not match
+        return False
 
 
 def _type_name(hint: object) -> str:

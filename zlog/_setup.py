@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import sys
 import threading
+import weakref
 from typing import IO
 
 from zlog._api import default_router
-from zlog.router import Route
 from zlog.signals import DEBUG, ERROR, FATAL, INFO, LEVELS, WARN, normalize_level
 from zlog.sinks.json import JSONSink
 
 _LEVEL_SIGNALS = (DEBUG, INFO, WARN, ERROR, FATAL)
 _lock = threading.Lock()
-_routes: list[Route] = []
+#: The sinks this function made: their routes are the ones a later call replaces, whatever
+#: ``zlog.testing.isolated`` restored in between. The user's own routes are never touched.
+_made: weakref.WeakSet[JSONSink] = weakref.WeakSet()
 
 
 def enable_standard_logging(level: str = "INFO", stream: IO[str] | IO[bytes] | None = None) -> JSONSink:
@@ -21,16 +23,18 @@ def enable_standard_logging(level: str = "INFO", stream: IO[str] | IO[bytes] | N
 
     Calling it again replaces the earlier setup, so lines are never doubled.
     """
+    if level is None:
+        raise ValueError("enable_standard_logging needs a level such as 'INFO', got None")
     name = normalize_level(level)
     assert name is not None
     threshold = LEVELS.index(name)
     sink = JSONSink(sys.stderr if stream is None else stream, name="standard")
     with _lock:
-        for old in _routes:
-            old.remove()
-        _routes[:] = [
-            default_router.route(sig, sink)
-            for sig in _LEVEL_SIGNALS
-            if sig.level is not None and LEVELS.index(sig.level) >= threshold
-        ]
+        for old in default_router.routes():
+            if any(any(s is m for m in _made) for s in old.sinks):
+                old.remove()
+        _made.add(sink)
+        for sig in _LEVEL_SIGNALS:
+            if sig.level is not None and LEVELS.index(sig.level) >= threshold:
+                default_router.route(sig, sink)
     return sink

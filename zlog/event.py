@@ -44,7 +44,7 @@ class Event(tuple):  # type: ignore[type-arg]
             name = signal.name
             level = signal.level if level is None else normalize_level(level)
         elif isinstance(signal, str) and signal:
-            name = signal
+            name = str.__str__(signal)  # a str subclass (a str Enum, say) becomes its plain value
             level = normalize_level(level)
         else:
             raise TypeError(f"signal must be a non-empty str or zlog.Signal, not {signal!r}")
@@ -52,7 +52,7 @@ class Event(tuple):  # type: ignore[type-arg]
             time_ns = _time.time_ns()
         elif not isinstance(time_ns, int) or not 0 <= time_ns < 253402300800 * 10**9:
             raise ValueError(f"time_ns must be an int between year 1970 and 9999, got {time_ns!r}")
-        return _new(cls, (name, str(message), time_ns, dict(fields or {}), level))
+        return _new(cls, (name, _text(message), time_ns, dict(fields or {}), level))
 
     @property
     def fields(self) -> Mapping[str, Any]:
@@ -70,7 +70,7 @@ class Event(tuple):  # type: ignore[type-arg]
             Event,
             (
                 self[0],
-                self[1] if message is None else message,
+                self[1] if message is None else _text(message),
                 self[2],
                 self[3] if fields is None else dict(fields),
                 self[4],
@@ -87,6 +87,11 @@ class Event(tuple):  # type: ignore[type-arg]
 
 def _restore(values: tuple[Any, ...]) -> Event:
     return _new(Event, values)
+
+
+def _text(message: object) -> str:
+    """The message as a plain str: a str subclass keeps its value, anything else goes through ``str()``."""
+    return str.__str__(message) if isinstance(message, str) else str(message)
 
 
 def make_event(name: str, message: str, time_ns: int, fields: dict[str, Any], level: str | None) -> Event:

@@ -6,6 +6,7 @@ A processor is any callable ``processor(event) -> Event | None``; returning None
 from __future__ import annotations
 
 import fnmatch
+import math
 import random
 import re
 import time
@@ -40,7 +41,7 @@ class _PatternTable:
 
 
 def _rates(rate: float | Mapping[str, float], name: str) -> dict[str, float]:
-    table = {"*": rate} if isinstance(rate, (int, float)) else dict(rate)
+    table: dict[str, float] = {"*": rate} if isinstance(rate, (int, float)) else dict(rate)
     for pattern, value in table.items():
         if not isinstance(pattern, str) or isinstance(value, bool) or not isinstance(value, (int, float)):
             raise TypeError(f"{name}: expected signal patterns mapped to numbers, got {pattern!r}: {value!r}")
@@ -87,6 +88,8 @@ class Enrich:
         return event.replace(fields={**extra, **event[3]})
 
 
+#: Containers nested deeper than this are masked whole: a secret could hide below.
+_REDACT_MAX_DEPTH = 64
 DEFAULT_REDACT_KEYS: tuple[str, ...] = (
     "password", "passwd", "secret", "token", "api_key", "apikey", "authorization", "cookie", "set-cookie",
 )
@@ -101,10 +104,16 @@ class Redact:
     """
 
     def __init__(
-        self, keys: Iterable[str | re.Pattern[str]] = (), *, mask: str = "[REDACTED]", defaults: bool = True
+        self,
+        keys: str | re.Pattern[str] | Iterable[str | re.Pattern[str]] = (),
+        *,
+        mask: str = "[REDACTED]",
+        defaults: bool = True,
     ) -> None:
         words = list(DEFAULT_REDACT_KEYS) if defaults else []
         self._patterns: list[re.Pattern[str]] = []
+        if isinstance(keys, (str, re.Pattern)):
+            keys = (keys,)  # one word, not its letters
         for key in keys:
             if isinstance(key, re.Pattern):
                 self._patterns.append(key)
@@ -129,29 +138,37 @@ class Redact:
             self._seen[key] = hit
         return hit
 
-    def _walk(self, value: Any, depth: int) -> tuple[Any, bool]:
-        if depth > 32:
+    def _walk(self, value: Any, depth: int, path: set[int]) -> tuple[Any, bool]:
+        """``(value with secrets masked, whether anything changed)``; fails closed on what it cannot read."""
+        is_map = isinstance(value, Mapping)
+        if not is_map and not isinstance(value, (list, tuple)):
             return value, False
-        if isinstance(value, Mapping):
-            changed = False
-            out: dict[Any, Any] = {}
-            for k, v in value.items():
-                if self._sensitive(k):
-                    out[k] = self.mask
-                    changed = True
-                else:
-                    out[k], sub = self._walk(v, depth + 1)
-                    changed = changed or sub
-            return (out, True) if changed else (value, False)
-        if isinstance(value, (list, tuple)):
-            items = [self._walk(v, depth + 1) for v in value]
+        if depth >= _REDACT_MAX_DEPTH or id(value) in path:
+            return self.mask, True  # too deep to look into, or a reference back to an enclosing container
+        path.add(id(value))
+        try:
+            if is_map:
+                changed = False
+                out: dict[Any, Any] = {}
+                for k, v in value.items():
+                    if self._sensitive(k):
+                        out[k] = self.mask
+                        changed = True
+                    else:
+                        out[k], sub = self._walk(v, depth + 1, path)
+                        changed = changed or sub
+                return (out, True) if changed else (value, False)
+            items = [self._walk(v, depth + 1, path) for v in value]
             if any(sub for _, sub in items):
                 return [v for v, _ in items], True
             return value, False
-        return value, False
+        except Exception:
+            return self.mask, True  # a container that cannot be read cannot be shown to be safe
+        finally:
+            path.discard(id(value))
 
     def __call__(self, event: Event) -> Event:
-        fields, changed = self._walk(event[3], 0)
+        fields, changed = self._walk(event[3], 0, set())
         return event.replace(fields=fields) if changed else event
 
 
@@ -214,10 +231,10 @@ class RateLimit:
     ) -> None:
         table = _rates(limit, "RateLimit")
         for pattern, value in table.items():
-            if value < 0:
-                raise ValueError(f"RateLimit limit for {pattern!r} must be >= 0, got {value}")
-        if period <= 0:
-            raise ValueError(f"RateLimit period must be > 0, got {period}")
+            if not 0 <= value < math.inf:
+                raise ValueError(f"RateLimit limit for {pattern!r} must be a finite number >= 0, got {value}")
+        if isinstance(period, bool) or not isinstance(period, (int, float)) or not 0 < period < math.inf:
+            raise ValueError(f"RateLimit period must be a finite number of seconds > 0, got {period!r}")
         self._table = _PatternTable(table)
         self.period = float(period)
         self._clock = clock
@@ -235,9 +252,10 @@ class RateLimit:
             bucket = self._buckets.get(name)
             if bucket is None:
                 bucket = self._buckets[name] = [float(limit), now, 0.0]
-            bucket[0] = min(float(limit), bucket[0] + (now - bucket[1]) * limit / self.period)
+            elapsed = now - bucket[1] if now > bucket[1] else 0.0  # a clock that steps back refills nothing
+            bucket[0] = min(float(limit), bucket[0] + elapsed * limit / self.period)
             bucket[1] = now
-            if bucket[0] < 1.0:
+            if bucket[0] < 1.0 - 1e-9:  # a token due at 0.3 s must not be missed by 0.3 - 0.2 == 0.0999...
                 bucket[2] += 1
                 self.dropped[name] = self.dropped.get(name, 0) + 1
                 return None

@@ -8,8 +8,8 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable
-from types import TracebackType
+from collections.abc import Callable, Hashable
+from types import BuiltinMethodType, MethodType, ModuleType, TracebackType
 from typing import Any, Protocol, overload
 
 from typing_extensions import ParamSpec
@@ -88,13 +88,13 @@ class Router:
         self._lock = _fork.owned_lock(self, factory=threading.RLock)
         self._routes: list[Route] = []
         self._table: dict[str, tuple[Callable[[Event], Any], ...]] = {}
-        self._sinks: dict[int, SinkEntry] = {}
+        self._sinks: dict[Hashable, SinkEntry] = {}
         self._processors: tuple[SinkEntry, ...] = ()
         self._reporter = Reporter(self, report_interval)
         self.emit = self._make_emit()
 
     # -- routing -----------------------------------------------------------------------------
-    def route(self, signal_or_pattern: str | Signal[Any], *sinks: SinkLike) -> Route:
+    def route(self, signal_or_pattern: str | Signal[...], *sinks: SinkLike) -> Route:
         """Send events whose signal matches (exact name or glob such as ``"JOB_*"``) to ``sinks``."""
         if isinstance(signal_or_pattern, Signal):
             pattern = signal_or_pattern.name
@@ -109,8 +109,8 @@ class Router:
         route = Route(self, pattern, tuple(sinks))
         with self._lock:
             for obj in sinks:
-                if id(obj) not in self._sinks:
-                    self._sinks[id(obj)] = SinkEntry(obj, handler_of(obj), self._unique_name(sink_name(obj)))
+                if _key(obj) not in self._sinks:
+                    self._sinks[_key(obj)] = SinkEntry(obj, handler_of(obj), self._unique_name(sink_name(obj)))
             self._routes.append(route)
             self._table.clear()
         return route
@@ -137,7 +137,7 @@ class Router:
             if route not in self._routes:
                 return
             self._routes.remove(route)
-            still = {id(s) for r in self._routes for s in r.sinks}
+            still = {_key(s) for r in self._routes for s in r.sinks}
             for key in [k for k in self._sinks if k not in still]:
                 del self._sinks[key]
             self._table.clear()
@@ -154,20 +154,21 @@ class Router:
         if not name:
             raise ValueError("emit() needs a signal; the empty string is not one")
         with self._lock:
-            seen: set[int] = set()
+            seen: set[Hashable] = set()
             handlers: list[Callable[[Event], Any]] = []
             for route in self._routes:
                 if route.matches(name):
                     for obj in route.sinks:
-                        if id(obj) not in seen:
-                            seen.add(id(obj))
-                            handlers.append(self._sinks[id(obj)].handler)
+                        key = _key(obj)
+                        if key not in seen:
+                            seen.add(key)
+                            handlers.append(self._sinks[key].handler)
             resolved = tuple(handlers)
             if len(self._table) < _MAX_CACHED_SIGNALS:
                 self._table[name] = resolved
         return resolved
 
-    def sinks_for(self, signal: str | Signal[Any]) -> tuple[SinkLike, ...]:
+    def sinks_for(self, signal: str | Signal[...]) -> tuple[SinkLike, ...]:
         """The sinks an event of ``signal`` would reach, in routing order."""
         handlers = self._resolve(_name_of(signal))
         entries = self._entries()
@@ -310,11 +311,14 @@ class Router:
         return done
 
     def close(self, timeout: float | None = None) -> None:
-        """Flush and close every sink that has ``close()``, then remove every route."""
+        """Flush and close every sink that has ``close()``, then remove every route (processors stay)."""
         self.flush(timeout)
         for entry in self._entries():
             self._call(entry, "close", timeout)
-        self.reset()
+        with self._lock:
+            self._routes.clear()
+            self._sinks.clear()
+            self._table.clear()
 
     def _call(self, entry: SinkEntry, method: str, timeout: float | None) -> object:
         func = getattr(entry.obj, method, None)
@@ -327,11 +331,11 @@ class Router:
             return False
 
     # -- isolation for zlog.testing ------------------------------------------------------------
-    def _snapshot(self) -> tuple[list[Route], dict[int, SinkEntry], tuple[SinkEntry, ...]]:
+    def _snapshot(self) -> tuple[list[Route], dict[Hashable, SinkEntry], tuple[SinkEntry, ...]]:
         with self._lock:
             return list(self._routes), dict(self._sinks), self._processors
 
-    def _restore(self, state: tuple[list[Route], dict[int, SinkEntry], tuple[SinkEntry, ...]]) -> None:
+    def _restore(self, state: tuple[list[Route], dict[Hashable, SinkEntry], tuple[SinkEntry, ...]]) -> None:
         routes, sinks, processors = state
         with self._lock:
             self._routes[:] = routes
@@ -342,6 +346,15 @@ class Router:
 
     def __repr__(self) -> str:
         return f"<zlog.Router routes={len(self._routes)} strict={self.strict}>"
+
+
+def _key(sink: object) -> Hashable:
+    """What makes two routed sinks the same sink: identity, except that a bound method
+    (``got.append``, ``obj.handle``: a new object at each access) is keyed by its object and function."""
+    owner = getattr(sink, "__self__", None)
+    if owner is not None and isinstance(sink, (MethodType, BuiltinMethodType)) and not isinstance(owner, ModuleType):
+        return (id(owner), getattr(sink, "__func__", None) or sink.__name__)
+    return id(sink)
 
 
 def _takes_timeout(func: Callable[..., Any]) -> bool:
@@ -368,7 +381,7 @@ def _take_exc_info(fields: dict[str, Any]) -> None:
         value = value[1]
     if isinstance(value, BaseException):
         fields["error" if "error" not in fields else "exc_info"] = value
-    elif value not in (None, False):
+    elif value is not None and value is not False:  # identity: ``==`` on a user's object may raise
         fields["exc_info"] = value  # not an exception: kept as an ordinary field
 
 

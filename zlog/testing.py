@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from zlog._api import default_router
 from zlog.event import Event
@@ -21,7 +20,7 @@ class CapturedEvents(list[Event]):
         """The signal names, in order."""
         return [e.signal for e in self]
 
-    def of(self, signal: str | Signal[Any]) -> list[Event]:
+    def of(self, signal: str | Signal[...]) -> list[Event]:
         """The events of one signal."""
         return [e for e in self if e.signal == signal]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
 def serve(port: int, addr: str, *, health: HealthSink | None, metrics: MetricsSink | None) -> ThreadingHTTPServer:
     """Start serving; ``server.shutdown()`` stops it."""
-    exposition = None
+    exposition: Callable[[], tuple[bytes, str]] | None = None
     if metrics is not None:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -23,8 +24,10 @@ def serve(port: int, addr: str, *, health: HealthSink | None, metrics: MetricsSi
 
         registry = registry_for(metrics)
 
-        def exposition() -> tuple[bytes, str]:
+        def expose() -> tuple[bytes, str]:
             return generate_latest(registry), CONTENT_TYPE_LATEST
+
+        exposition = expose
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:

@@ -17,7 +17,7 @@ from zlog.sinks._notify import ZERO_TIME, AlertmanagerNotifier, Dispatcher, Noti
 
 __all__ = ["AlertSink", "AlertmanagerNotifier", "WebhookNotifier", "stderr_notifier"]
 
-Signals = str | Signal[Any] | Iterable[str | Signal[Any]]
+Signals = str | Signal[...] | Iterable[str | Signal[...]]
 OTHER = "other"
 
 

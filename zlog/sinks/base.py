@@ -14,7 +14,7 @@ __all__ = ["NamedSink", "SinkLike", "SinkObject", "handler_of", "sink", "sink_na
 class SinkObject(Protocol):
     """An object sink. ``flush()`` and ``close()`` are optional and called when present."""
 
-    def handle(self, event: Event) -> None: ...
+    def handle(self, event: Event, /) -> None: ...
 
 
 SinkLike = SinkObject | Callable[[Event], Any]

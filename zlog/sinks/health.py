@@ -22,7 +22,7 @@ HEALTHY, DEGRADED, UNHEALTHY = "HEALTHY", "DEGRADED", "UNHEALTHY"
 _RANK = {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2}
 
 
-def _names(signals: Iterable[str | Signal[Any]]) -> frozenset[str]:
+def _names(signals: Iterable[str | Signal[...]]) -> frozenset[str]:
     return frozenset(s.name if isinstance(s, Signal) else s for s in signals)
 
 
@@ -44,18 +44,18 @@ class HealthSink:
     def __init__(
         self,
         *,
-        heartbeat: Iterable[str | Signal[Any]] = ("WORKER_HEARTBEAT", "WORKER_STARTED", "WORKER_IDLE", "WORKER_BUSY"),
-        worker_error: Iterable[str | Signal[Any]] = ("WORKER_ERROR",),
-        worker_stopped: Iterable[str | Signal[Any]] = ("WORKER_STOPPED",),
+        heartbeat: Iterable[str | Signal[...]] = ("WORKER_HEARTBEAT", "WORKER_STARTED", "WORKER_IDLE", "WORKER_BUSY"),
+        worker_error: Iterable[str | Signal[...]] = ("WORKER_ERROR",),
+        worker_stopped: Iterable[str | Signal[...]] = ("WORKER_STOPPED",),
         worker_field: str = "worker_id",
         heartbeat_timeout: float = 30.0,
         worker_errors: tuple[int, int] = (3, 10),
-        queue_check: Iterable[str | Signal[Any]] = ("QUEUE_HEALTH_CHECK",),
+        queue_check: Iterable[str | Signal[...]] = ("QUEUE_HEALTH_CHECK",),
         queue_field: str = "queue",
         size_field: str = "queue_size",
         backlog: tuple[float, float] = (100, 1000),
-        completed: Iterable[str | Signal[Any]] = ("JOB_COMPLETED",),
-        failed: Iterable[str | Signal[Any]] = ("JOB_FAILED", "JOB_ABANDONED"),
+        completed: Iterable[str | Signal[...]] = ("JOB_COMPLETED",),
+        failed: Iterable[str | Signal[...]] = ("JOB_FAILED", "JOB_ABANDONED"),
         failure_rate: tuple[float, float] = (0.1, 0.25),
         min_events: int = 20,
         window: float = 300.0,

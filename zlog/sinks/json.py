@@ -71,8 +71,6 @@ class JSONSink:
     the sink.
     """
 
-    handle: Callable[[Event], None]
-
     def __init__(
         self,
         stream: IO[str] | IO[bytes] | None = None,
@@ -97,7 +95,7 @@ class JSONSink:
         self.ascii_only = not self.binary and _needs_ascii(stream)
         self._locks = [threading.Lock()]
         _fork.after_fork_in_child(self, lambda sink: sink._locks.__setitem__(0, threading.Lock()))
-        self.handle = self._make_handle()
+        self.handle: Callable[[Event], None] = self._make_handle()
         if self.buffered:
             _exit.flush_at_exit(self)
 

@@ -28,7 +28,7 @@ _NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
-def _signal_name(signal: str | Signal[Any]) -> str:
+def _signal_name(signal: str | Signal[...]) -> str:
     name = signal.name if isinstance(signal, Signal) else signal
     if not isinstance(name, str) or not name:
         raise TypeError(f"expected a signal or signal name, got {signal!r}")
@@ -76,7 +76,7 @@ class MetricsSink:
     def __init__(
         self,
         *,
-        declare: Iterable[str | Signal[Any]] = (),
+        declare: Iterable[str | Signal[...]] = (),
         max_label_sets: int = 100,
         namespace: str = "zlog",
         name: str = "metrics",
@@ -107,20 +107,20 @@ class MetricsSink:
             self._events.setdefault(metric.signal, 0)
 
     def counter(
-        self, name: str, signal: str | Signal[Any], *, labels: Sequence[str] = (), help: str = ""
+        self, name: str, signal: str | Signal[...], *, labels: Sequence[str] = (), help: str = ""
     ) -> None:
         """Count events of ``signal``, optionally labelled by the values of some of its fields."""
         self._add(_Metric("counter", name, help, _signal_name(signal), None, labels, (), 1.0))
 
     def gauge(
-        self, name: str, signal: str | Signal[Any], *, field: str, labels: Sequence[str] = (), help: str = "",
+        self, name: str, signal: str | Signal[...], *, field: str, labels: Sequence[str] = (), help: str = "",
         scale: float = 1.0,
     ) -> None:
         """Set a gauge to the numeric ``field`` of each event of ``signal`` (times ``scale``)."""
         self._add(_Metric("gauge", name, help, _signal_name(signal), field, labels, (), scale))
 
     def histogram(
-        self, name: str, signal: str | Signal[Any], *, field: str, labels: Sequence[str] = (),
+        self, name: str, signal: str | Signal[...], *, field: str, labels: Sequence[str] = (),
         buckets: Sequence[float] = DEFAULT_BUCKETS, help: str = "", scale: float = 1.0,
     ) -> None:
         """Observe the numeric ``field`` (times ``scale``, e.g. 0.001 for milliseconds) of ``signal``."""
