@@ -247,3 +247,28 @@ def test_alertmanager_notifier_posts_to_api_v2_alerts() -> None:
     firing, resolved = am.bodies
     assert "endsAt" not in firing[0] and firing[0]["labels"]["alertname"] == "Backlog"
     assert resolved[0]["endsAt"].endswith("Z")
+
+
+def test_windows_stay_bounded_and_count_every_event_at_any_rate() -> None:
+    router, alerts, clock, got = wired()
+    alerts.threshold("JOB_DONE", count=10**9, window=60, name="Never")
+    alerts.ratio(["JOB_FAILED"], ["JOB_DONE"], above=0.5, window=60, min_events=10, name="FailureRate")
+    for i in range(50_000):
+        clock.now += 0.001  # 1,000 events a second for 50 s
+        router.emit("JOB_FAILED" if i % 4 == 0 else "JOB_DONE", "x")
+    threshold = alerts._rules[0].data[()]
+    ratio = alerts._rules[1].data[()]
+    assert threshold.total == 37_500 and ratio.total == 50_000 and ratio.bad == 12_500
+    assert len(threshold.buckets) <= 101 and len(ratio.buckets) <= 101
+    alerts.flush(timeout=5)
+    assert got == []  # 25% failed: below 50%
+
+
+def test_windows_of_quiet_label_sets_are_forgotten() -> None:
+    router, alerts, clock, _got = wired()
+    alerts.threshold("ERROR", count=5, window=10, name="Errors", by=["worker_id"])
+    for n in range(20):
+        router.emit("ERROR", "e", worker_id=f"w{n}")
+    clock.now += 11
+    alerts.evaluate()
+    assert alerts._rules[0].data == {}

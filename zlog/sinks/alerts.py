@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +13,7 @@ from zlog import _encode, _fork
 from zlog.event import Event
 from zlog.signals import Signal
 from zlog.sinks._notify import ZERO_TIME, AlertmanagerNotifier, Dispatcher, Notifier, WebhookNotifier, stderr_notifier
+from zlog.sinks._window import Window
 
 __all__ = ["AlertSink", "AlertmanagerNotifier", "WebhookNotifier", "stderr_notifier"]
 
@@ -85,6 +85,7 @@ class AlertSink:
         self.service = service
         self._clock = clock
         self._rules: list[_Rule] = []
+        self._by_signal: dict[str, tuple[_Rule, ...]] = {}
         self._alerts: dict[tuple[str, tuple[str, ...]], _Alert] = {}
         self._dispatcher = Dispatcher(list(notifiers))
         self._lock = _fork.owned_lock(self)
@@ -102,6 +103,9 @@ class AlertSink:
             raise ValueError("pending_for must be >= 0 and window > 0")
         with self._lock:
             self._rules.append(rule)
+            self._by_signal = {
+                name: tuple(r for r in self._rules if name in r.signals) for r in self._rules for name in r.signals
+            }
 
     def on(self, signals: Signals, *, name: str, by: Sequence[str] = (), severity: str = "warning",
            summary: str = "", resolve_after: float = 300.0, pending_for: float = 0.0) -> None:
@@ -137,15 +141,20 @@ class AlertSink:
 
     # -- the sink --------------------------------------------------------------------------------
     def handle(self, event: Event) -> None:
-        name, fields = event[0], event[3]
+        name = event[0]
+        rules = self._by_signal.get(name)
         now = self._clock()
         with self._lock:
-            for rule in self._rules:
-                if name in rule.signals:
-                    labels = self._labels(rule, fields)
+            if rules:
+                fields = event[3]
+                alerts = self._alerts
+                for rule in rules:
+                    labels = self._labels(rule, fields) if rule.by else ()
                     self._observe(rule, labels, name, now)
                     if labels in rule.data:
-                        self._set(rule, labels, self._condition(rule, labels, now), now)
+                        active = self._condition(rule, labels, now)
+                        if active or (rule.name, labels) in alerts or rule.kind == "occurrence":
+                            self._set(rule, labels, active, now)
             if now - self._last_sweep >= 1.0:  # the other rules and label sets, at most once a second
                 self._evaluate(now)
 
@@ -161,10 +170,11 @@ class AlertSink:
         data = rule.data
         if rule.kind == "occurrence":
             data[labels] = now
-        elif rule.kind == "threshold":
-            data.setdefault(labels, deque(maxlen=rule.count)).append(now)
-        elif rule.kind == "ratio":
-            data.setdefault(labels, deque()).append((now, signal in rule.bad))
+        elif rule.kind == "threshold" or rule.kind == "ratio":
+            window = data.get(labels)
+            if window is None:
+                window = data[labels] = Window(rule.window)
+            window.add(now, signal in rule.bad)
         elif signal in rule.forget:
             data.pop(labels, None)
             self._set(rule, labels, False, now)
@@ -186,16 +196,12 @@ class AlertSink:
         value = rule.data[labels]
         kind = rule.kind
         if kind == "threshold":
-            while value and value[0] <= now - rule.window:
-                value.popleft()
-            return len(value) >= rule.count
+            return bool(value.expire(now) >= rule.count)
         if kind == "occurrence":
             return bool(now - value < rule.window)
         if kind == "ratio":
-            while value and value[0][0] <= now - rule.window:
-                value.popleft()
-            total = len(value)
-            return total >= rule.min_events and sum(1 for _, b in value if b) / total > rule.above
+            total = value.expire(now)
+            return bool(total >= rule.min_events and value.bad / total > rule.above)
         return bool(now - value >= rule.window)
 
     def _detail(self, rule: _Rule, labels: tuple[str, ...], now: float) -> str:
@@ -204,9 +210,9 @@ class AlertSink:
         if rule.kind == "occurrence" or value is None:
             return "occurred"
         if rule.kind == "threshold":
-            return f"{len(value)} events in {rule.window:g}s (threshold {rule.count})"
+            return f"{value.total} events in {rule.window:g}s (threshold {rule.count})"
         if rule.kind == "ratio":
-            total, bad = len(value), sum(1 for _, b in value if b)
+            total, bad = value.total, value.bad
             return f"{bad}/{total} = {bad / max(total, 1):.0%} (above {rule.above:.0%})"
         return f"not seen for {now - value:.0f}s (limit {rule.window:g}s)"
 
@@ -219,8 +225,11 @@ class AlertSink:
                 if alert.state == "firing":
                     self.resolved += 1
                     self._notify(rule, labels, alert, "resolved")
-            if rule.kind == "occurrence" and rule.data.get(labels, now) <= now - rule.window:
-                rule.data.pop(labels, None)  # bounded memory: forget quiet label sets
+            if rule.kind == "occurrence":
+                if rule.data.get(labels, now) <= now - rule.window:
+                    rule.data.pop(labels, None)  # bounded memory: forget quiet label sets
+            elif rule.kind != "absence" and labels in rule.data and not rule.data[labels].total:
+                del rule.data[labels]
             return
         if alert is None:
             alert = self._alerts[key] = _Alert("pending", now, _wall())

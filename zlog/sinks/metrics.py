@@ -141,7 +141,11 @@ class MetricsSink:
         self.skipped[key] = self.skipped.get(key, 0) + 1
 
     def _update(self, metric: _Metric, fields: dict[str, Any]) -> None:
-        key = tuple([_label_value(fields.get(label)) for label in metric.labels]) if metric.labels else ()
+        if metric.labels:
+            values = [fields.get(label) for label in metric.labels]
+            key = tuple([v if type(v) is str and len(v) <= 128 else _label_value(v) for v in values])
+        else:
+            key = ()
         series = metric.series
         if key not in series and len(series) >= self.max_label_sets:
             self.overflow[metric.name] = self.overflow.get(metric.name, 0) + 1
