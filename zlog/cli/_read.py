@@ -1,0 +1,109 @@
+"""Reading zlog JSON lines back: input files and stdin, and one normalized record per line.
+
+Shared by ``zlog tail`` and ``zlog stats``. A line that is not a JSON object is not an error: it is
+returned as ``None`` by :func:`parse` so each command can pass it through or count it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, BinaryIO
+
+import orjson
+
+from zlog._encode import FIELD_PREFIX, RESERVED
+
+__all__ = ["InputError", "Record", "open_inputs", "parse", "parse_time", "read_lines"]
+
+
+class InputError(Exception):
+    """A missing or unreadable input: reported as one line, exit code 2."""
+
+
+@dataclass(slots=True)
+class Record:
+    """One event read back from a line. ``fields`` holds the event's fields under their own names
+    (a ``fields.time`` key is the field ``time``)."""
+
+    raw: bytes
+    time: str | None
+    level: str | None
+    signal: str
+    message: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def timestamp(self) -> float | None:
+        """The event time as POSIX seconds, or None when it is missing or not RFC 3339."""
+        return parse_time(self.time) if self.time else None
+
+
+def parse(raw: bytes) -> Record | None:
+    """The record of one zlog JSON line, or None when the line is not a JSON object with a signal."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    signal = obj.get("signal")
+    if not isinstance(signal, str):
+        return None
+    fields: dict[str, Any] = {}
+    for key, value in obj.items():
+        if key in RESERVED:
+            continue
+        if key.startswith(FIELD_PREFIX) and key[len(FIELD_PREFIX) :] in RESERVED:
+            key = key[len(FIELD_PREFIX) :]
+        fields[key] = value
+    when, level, message = obj.get("time"), obj.get("level"), obj.get("message")
+    return Record(
+        raw,
+        when if isinstance(when, str) else None,
+        level if isinstance(level, str) else None,
+        signal,
+        message if isinstance(message, str) else "" if message is None else str(message),
+        fields,
+    )
+
+
+def parse_time(text: str) -> float | None:
+    """POSIX seconds of an RFC 3339 time (``Z`` or an offset); a naive time is taken to be UTC."""
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith(("Z", "z")) else text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp()
+
+
+def open_inputs(paths: Sequence[str]) -> list[tuple[str, BinaryIO]]:
+    """``(name, binary stream)`` for each path; ``-`` (or no path) is stdin. Raises InputError."""
+    if not paths:
+        paths = ["-"]
+    opened: list[tuple[str, BinaryIO]] = []
+    for path in paths:
+        if path == "-":
+            opened.append(("-", sys.stdin.buffer))
+            continue
+        if os.path.isdir(path):
+            raise InputError(f"{path}: is a directory")
+        try:
+            opened.append((path, open(path, "rb")))  # noqa: SIM115 - closed by the caller
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such file") from None
+        except OSError as exc:
+            raise InputError(f"{path}: {exc.strerror or exc}") from None
+    return opened
+
+
+def read_lines(stream: BinaryIO) -> Iterator[bytes]:
+    """The lines of ``stream`` without their line ends; empty lines are skipped."""
+    for line in stream:
+        line = line.rstrip(b"\r\n")
+        if line:
+            yield line
