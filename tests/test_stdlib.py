@@ -1,0 +1,142 @@
+"""Standard library logging both ways: records become zlog events, events reach logging handlers."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import logging.handlers
+from collections.abc import Iterator
+
+import pytest
+
+import zlog
+from zlog import Event, Router
+from zlog.stdlib import LoggingSink, ZlogHandler, capture_logging
+
+
+@pytest.fixture()
+def logger() -> Iterator[logging.Logger]:
+    log = logging.Logger("tests.stdlib.app", logging.DEBUG)  # outside the logger tree: no test-runner handlers
+    yield log
+
+
+def wired(logger: logging.Logger, **kwargs: object) -> list[Event]:
+    router = Router()
+    got: list[Event] = []
+    router.route_all(got.append)
+    logger.addHandler(ZlogHandler(router=router, **kwargs))  # type: ignore[arg-type]
+    return got
+
+
+def test_a_record_becomes_the_level_signal_with_its_message_and_extra_fields(logger: logging.Logger) -> None:
+    got = wired(logger)
+    logger.warning("disk %s is %d%% full", "/var", 91, extra={"job_id": "j1", "attempt": 2})
+    [event] = got
+    assert (event.signal, event.level, event.message) == ("WARN", "warn", "disk /var is 91% full")
+    assert dict(event.fields) == {"logger": "tests.stdlib.app", "job_id": "j1", "attempt": 2}
+
+
+def test_every_stdlib_level_maps_to_a_zlog_level(logger: logging.Logger) -> None:
+    got = wired(logger)
+    for level in (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL, 25):
+        logger.log(level, "x")
+    assert [(e.signal, e.level) for e in got] == [
+        ("DEBUG", "debug"), ("INFO", "info"), ("WARN", "warn"), ("ERROR", "error"), ("FATAL", "fatal"),
+        ("INFO", "info"),  # a custom level between INFO and WARNING counts as INFO
+    ]
+
+
+def test_logger_names_map_to_signals_including_child_loggers(logger: logging.Logger) -> None:
+    got = wired(logger, signals={"tests.stdlib": "APP_LOG"})
+    logger.error("boom")
+    assert (got[0].signal, got[0].level) == ("APP_LOG", "error")
+
+
+def test_exc_info_becomes_the_error_object_and_stack_info_the_stack(logger: logging.Logger) -> None:
+    got = wired(logger)
+    try:
+        raise ValueError("bad input")
+    except ValueError:
+        logger.exception("job failed", stack_info=True)
+    event = got[0]
+    assert isinstance(event.fields["error"], ValueError) and "Stack (most recent call last)" in event.fields["stack"]
+    out = io.StringIO()
+    zlog.JSONSink(out).handle(event)
+    line = json.loads(out.getvalue())
+    assert line["error"]["type"] == "ValueError" and line["error"]["message"] == "bad input"
+
+
+def test_bad_format_arguments_keep_the_record_instead_of_losing_it(logger: logging.Logger) -> None:
+    got = wired(logger)
+    logger.info("%d jobs", "not a number")
+    assert got[0].message == "%d jobs (arguments: ('not a number',))"
+
+
+def test_capture_logging_sends_third_party_logs_as_zlog_json_and_never_doubles() -> None:
+    out = io.StringIO()
+    router = Router()
+    router.route_all(zlog.JSONSink(out))
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    try:
+        capture_logging(logging.INFO, router=router)
+        handler = capture_logging(logging.INFO, router=router)  # again: replaces, never doubles
+        logging.getLogger("urllib3.connectionpool").info("Starting new HTTPS connection (%d): %s", 1, "example.org")
+        logging.getLogger("urllib3.connectionpool").debug("below the level")
+        assert sum(isinstance(h, ZlogHandler) for h in root.handlers) == 1 and handler in root.handlers
+    finally:
+        for h in list(root.handlers):
+            if isinstance(h, ZlogHandler):
+                root.removeHandler(h)
+        root.handlers[:] = before[0]
+        root.setLevel(before[1])
+    [line] = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert line["signal"] == "INFO" and line["logger"] == "urllib3.connectionpool"
+    assert line["message"] == "Starting new HTTPS connection (1): example.org"
+
+
+def test_logging_sink_hands_events_to_an_existing_handler_with_fields_as_attributes() -> None:
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    router = Router()
+    router.route_all(LoggingSink(Keep(logging.INFO)))
+    router.emit(zlog.Signal("JOB_FAILED", level="error"), "job failed", job_id="j1", name="shadowed")
+    router.emit(zlog.DEBUG, "below the handler's level")
+    [record] = records
+    assert (record.levelno, record.getMessage(), record.signal) == (logging.ERROR, "job failed", "JOB_FAILED")  # type: ignore[attr-defined]
+    assert record.job_id == "j1" and record.zlog_name == "shadowed" and record.name == "zlog"  # type: ignore[attr-defined]
+    assert record.zlog_event.fields["job_id"] == "j1"  # type: ignore[attr-defined]
+
+
+def test_logging_sink_works_with_a_stdlib_formatter_and_rotating_file_handler(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "app.log"
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=10_000, backupCount=1)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(signal)s %(message)s job=%(job_id)s"))
+    router = Router()
+    router.route_all(LoggingSink(handler))
+    error = RuntimeError("smtp down")
+    router.emit(zlog.Signal("JOB_FAILED", level="error"), "job failed", job_id="j9", error=error)
+    handler.close()
+    text = path.read_text()
+    assert text.startswith("ERROR JOB_FAILED job failed job=j9\n") and "RuntimeError: smtp down" in text
+
+
+def test_events_sent_to_logging_are_not_captured_back_into_zlog(logger: logging.Logger) -> None:
+    router = Router()
+    got: list[Event] = []
+    router.route("JOB_*", got.append, LoggingSink(logger))
+    logger.addHandler(ZlogHandler(router=router))  # a loop: zlog -> logging -> zlog
+    router.emit("JOB_DONE", "once")
+    assert [e.message for e in got] == ["once"]
+
+
+def test_logging_sink_rejects_what_is_not_a_logger_or_handler() -> None:
+    with pytest.raises(TypeError, match=r"logging\.Logger or logging\.Handler"):
+        LoggingSink("app")  # type: ignore[arg-type]
