@@ -11,7 +11,7 @@ from typing import IO, Any
 
 import orjson
 
-from zlog import _encode, _exit, _fork, _truncate
+from zlog import _encode, _exit, _fork, _profiles, _truncate
 from zlog.event import Event
 
 __all__ = ["JSONSink"]
@@ -67,8 +67,9 @@ class JSONSink:
 
     ``buffered=False`` flushes every line (safe for ``| shipper``); ``buffered=True`` leaves lines in
     the stream's buffer until ``flush()``, ``close()`` or interpreter exit. Lines longer than
-    ``max_line_bytes`` are shortened and marked (see docs/format.md). The stream is never closed by
-    the sink.
+    ``max_line_bytes`` are shortened and marked (see docs/format.md). ``profile`` (``"ecs"``, ``"gcp"``,
+    ``"datadog"`` or ``"otel"``) writes the keys that backend expects (docs/profiles.md). The stream is
+    never closed by the sink.
     """
 
     def __init__(
@@ -78,7 +79,10 @@ class JSONSink:
         buffered: bool = False,
         max_line_bytes: int = 16384,
         name: str = "json",
+        profile: str | None = None,
     ) -> None:
+        if profile is not None:
+            _profiles.builder(profile)  # a clear ValueError now for an unknown profile
         if stream is None:
             stream = sys.stdout
         if not callable(getattr(stream, "write", None)):
@@ -91,6 +95,7 @@ class JSONSink:
         self.buffered = bool(buffered)
         self.max_line_bytes = max_line_bytes
         self.name = name
+        self.profile = profile
         self.binary = _is_binary(stream)
         self.ascii_only = not self.binary and _needs_ascii(stream)
         self._locks = [threading.Lock()]
@@ -157,6 +162,17 @@ class JSONSink:
         strftime = time.strftime
         gmtime = time.gmtime
         cache: list[tuple[int, str]] = [(-1, "")]
+
+        if self.profile is not None:
+            build = _profiles.builder(self.profile)
+            clock = _encode.Clock()
+
+            def handle_profile(event: Event) -> None:
+                name, message, ns, fields, level = event
+                line = safe_dumps(build(name, message, ns, clock.stamp(ns), fields, level))
+                write(line if len(line) <= limit else fit(line, limit))
+
+            return handle_profile
 
         def handle(event: Event) -> None:
             name, message, ns, fields, level = event
