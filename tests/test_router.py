@@ -418,3 +418,20 @@ def test_route_repr_and_matches() -> None:
     assert route.matches("JOB_QUEUED") and not route.matches("WORKER_JOB_X")
     assert router.route("JOB_?", print).matches("JOB_A")
     assert router.route("JOB_[AB]", print).matches("JOB_B")
+
+
+def test_extra_positional_arguments_are_kept_as_the_args_field_never_an_error() -> None:
+    router = Router()
+    got: list[Event] = []
+    router.route_all(got.append)
+    router.emit("JOB_QUEUED", "Job %s queued", "j1", 5, queue="default")  # type: ignore[call-arg]
+    assert got[0].message == "Job %s queued"
+    assert dict(got[0].fields) == {"queue": "default", "args": ["j1", 5]}
+
+
+def test_strict_mode_rejects_extra_positional_arguments_and_is_fixed_at_creation() -> None:
+    router = Router(strict=True)
+    with pytest.raises(TypeError, match="positional"):
+        router.emit("JOB_QUEUED", "Job %s queued", "j1")  # type: ignore[call-arg]
+    with pytest.raises(AttributeError):
+        router.strict = False  # type: ignore[misc]

@@ -83,8 +83,13 @@ class Router:
 
     emit: Emitter
 
+    @property
+    def strict(self) -> bool:
+        """Whether ``emit`` checks typed signals' fields; fixed when the router is made."""
+        return self._strict
+
     def __init__(self, *, strict: bool = False, report_interval: float = 1.0) -> None:
-        self.strict = bool(strict)
+        self._strict = bool(strict)
         self._lock = _fork.owned_lock(self, factory=threading.RLock)
         self._routes: list[Route] = []
         self._table: dict[str, tuple[Callable[[Event], Any], ...]] = {}
@@ -218,7 +223,7 @@ class Router:
         router = self
         failed = self._sink_failed
 
-        def emit(signal: Any, message: Any, /, **fields: Any) -> None:
+        def emit(signal: Any, message: Any, /, *args: Any, **fields: Any) -> None:
             if signal.__class__ is Signal:
                 name = signal.name
             elif signal.__class__ is str:
@@ -235,6 +240,8 @@ class Router:
             ctx = ctx_get()
             if ctx:
                 fields = {**ctx, **fields}
+            if args:  # a logging-style call, emit(SIG, "%s failed", job_id): kept, never an error
+                fields["args"] = list(args)
             if "exc_info" in fields:
                 _take_exc_info(fields)
             if message.__class__ is not str:
@@ -252,14 +259,17 @@ class Router:
                     failed(sink, exc, event)
 
         if not self.strict:
-            return emit  # type: ignore[return-value]
+            return emit
 
-        def emit_strict(signal: Any, message: Any, /, **fields: Any) -> None:
+        def emit_strict(signal: Any, message: Any, /, *args: Any, **fields: Any) -> None:
+            if args:
+                raise TypeError(f"emit() takes a signal, a message and keyword fields; got {len(args)} more "
+                                "positional argument(s) (strict mode)")
             if isinstance(signal, Signal):
                 signal.validate(fields)
             emit(signal, message, **fields)
 
-        return emit_strict  # type: ignore[return-value]
+        return emit_strict
 
     def _sink_failed(self, handler: Callable[[Event], Any], exc: Exception, event: Event | None) -> None:
         with self._lock:
