@@ -60,7 +60,8 @@ def test_datadog_writes_status_error_kind_and_decimal_low_64_bit_trace_ids() -> 
     obj = line("datadog", error=failure(), trace_id=TRACE, span_id=SPAN)
     assert (obj["status"], obj["signal"], obj["evt.name"]) == ("error", "JOB_FAILED", "JOB_FAILED")
     assert obj["error"]["kind"] == "ValueError" and "Traceback" in obj["error"]["stack"]
-    assert obj["dd.trace_id"] == str(int(TRACE, 16) & (2**64 - 1)) == "6275696768904697208"  # the low 64 bits: 5717c0f614a19578
+    # the low 64 bits of the trace id, 5717c0f614a19578, in decimal
+    assert obj["dd.trace_id"] == str(int(TRACE, 16) & (2**64 - 1)) == "6275696768904697208"
     assert obj["dd.span_id"] == str(int(SPAN, 16))
     assert (obj["trace_id"], obj["span_id"]) == (TRACE, SPAN)  # the full ids stay, for other tools
 

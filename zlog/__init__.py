@@ -34,7 +34,7 @@ from zlog.signals import (
     Signal,
     signal,
 )
-from zlog.sinks import AlertSink, AuditSink, Background, HealthSink, JSONSink, MetricsSink, sink
+from zlog.sinks import AlertSink, AuditSink, Background, ConsoleSink, HealthSink, JSONSink, MetricsSink, sink
 
 __version__ = "0.1.0"
 
@@ -51,6 +51,7 @@ __all__ = [
     "AlertSink",
     "AuditSink",
     "Background",
+    "ConsoleSink",
     "Event",
     "HealthSink",
     "JSONSink",

@@ -15,7 +15,8 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from zlog._encode import FIELD_PREFIX, RESERVED
+from zlog import _profiles
+from zlog._encode import FIELD_PREFIX
 
 __all__ = ["InputError", "Record", "open_inputs", "parse", "parse_time", "read_lines"]
 
@@ -42,24 +43,22 @@ class Record:
 
 
 def parse(raw: bytes) -> Record | None:
-    """The record of one zlog JSON line, or None when the line is not a JSON object with a signal."""
+    """The record of one line written by zlog, natively or with any ``JSONSink`` profile; None when the
+    line is not a JSON object with a signal."""
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
     if not isinstance(obj, dict):
         return None
-    signal = obj.get("signal")
-    if not isinstance(signal, str):
+    when, level, signal, message, raw_fields = _profiles.normalize(obj)
+    if not isinstance(signal, str) or not signal:
         return None
     fields: dict[str, Any] = {}
-    for key, value in obj.items():
-        if key in RESERVED:
-            continue
-        if key.startswith(FIELD_PREFIX) and key[len(FIELD_PREFIX) :] in RESERVED:
-            key = key[len(FIELD_PREFIX) :]
-        fields[key] = value
-    when, level, message = obj.get("time"), obj.get("level"), obj.get("message")
+    for key, value in raw_fields.items():
+        if key.startswith(FIELD_PREFIX):
+            key = key[len(FIELD_PREFIX) :]  # a user field moved off a reserved key is the field again
+        fields.setdefault(key, value)
     return Record(
         raw,
         when if isinstance(when, str) else None,

@@ -1,17 +1,159 @@
-"""``zlog tail``: being built in this session (placeholder until its module lands)."""
+"""``zlog tail``: read, follow, filter and render zlog JSON lines."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+import orjson
+
+from zlog import _pretty
+from zlog.cli._filters import Query, parse_condition, parse_when
+from zlog.cli._follow import follow
+from zlog.cli._read import InputError, Record, open_inputs, parse, read_lines
+from zlog.sinks.console import use_color
+
+EXAMPLES = """examples:
+  zlog tail app.log                                   pretty on a terminal, JSON lines in a pipe
+  zlog tail -f app.log --signal 'JOB_*' --where job_type=email
+  zlog tail app.log --signal JOB_FAILED --since '1 hour ago' --format json | jq .error
+  zlog tail app.log --where 'duration_seconds>2.5' --worker-id w-3 --limit 20
+  my-worker | zlog tail -                             read stdin
+
+Filters combine: an event must match every option given, and any one of several --signal patterns.
+Lines that are not zlog JSON are shown marked ("?? " in pretty and logfmt, {"zlog_unparsed": ...} in
+json) when no filter is given, and skipped otherwise.
+exit codes: 0 ok (also when nothing matched), 2 usage error or missing file, 130 interrupted"""
+
+_FLUSH_EVERY = 512
 
 
 def register(commands: Any) -> None:
-    cmd = commands.add_parser("tail", help="(not built yet)")
+    cmd = commands.add_parser(
+        "tail", help="follow, filter and pretty-print JSON lines", description="Read zlog JSON lines (files or -).",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cmd.add_argument("files", nargs="*", metavar="FILE", help="files to read; - or nothing reads stdin")
+    cmd.add_argument("-f", "--follow", action="store_true", help="keep reading as files grow, rotate or truncate")
+    cmd.add_argument("--signal", action="append", default=[], metavar="PATTERN",
+                     help="signal name or glob (JOB_*); repeatable: any of them")
+    cmd.add_argument("--where", action="append", default=[], metavar="COND",
+                     help="KEY=VALUE, KEY>NUMBER or KEY<NUMBER on a field; repeatable: all of them")
+    cmd.add_argument("--job-id", help="the same as --where job_id=ID")
+    cmd.add_argument("--worker-id", help="the same as --where worker_id=ID")
+    cmd.add_argument("--since", help="RFC 3339, 'now' or '10 minutes ago'")
+    cmd.add_argument("--until", help="RFC 3339, 'now' or '1 hour ago'")
+    cmd.add_argument("--limit", type=_positive, metavar="N", help="stop after N matching events")
+    cmd.add_argument("--format", choices=("pretty", "json", "logfmt"),
+                     help="output format (default: pretty on a terminal, json otherwise)")
+    cmd.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                     help="color pretty output (auto: on a terminal without NO_COLOR)")
+    cmd.add_argument("--interval", type=float, default=0.25, help=argparse.SUPPRESS)  # follow poll period
     cmd.set_defaults(run=run)
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
+def build_query(args: argparse.Namespace) -> Query:
+    conditions = [parse_condition(text) for text in args.where]
+    if args.job_id is not None:
+        conditions.append(parse_condition(f"job_id={args.job_id}"))
+    if args.worker_id is not None:
+        conditions.append(parse_condition(f"worker_id={args.worker_id}"))
+    since = parse_when(args.since, "--since") if args.since else None
+    until = parse_when(args.until, "--until") if args.until else None
+    return Query(args.signal, conditions, since, until)
+
+
+def _renderer(fmt: str, color: bool) -> Callable[[Record], bytes]:
+    if fmt == "json":
+        return lambda r: r.raw
+    if fmt == "logfmt":
+        return lambda r: _pretty.logfmt(r.time, r.level, r.signal, r.message, r.fields).encode("utf-8", "replace")
+    return lambda r: _pretty.render(r.time, r.level, r.signal, r.message, r.fields, color=color).encode(
+        "utf-8", "replace")
+
+
+def _unparsed(fmt: str, raw: bytes) -> bytes:
+    text = raw.decode("utf-8", "replace")
+    if fmt == "json":
+        return orjson.dumps({"zlog_unparsed": text})
+    return ("?? " + _pretty.escape(text)).encode("utf-8", "replace")
+
+
+def _lines(args: argparse.Namespace) -> Iterator[bytes]:
+    paths = [p for p in args.files if p != "-"]
+    if args.follow and paths:
+        if len(paths) != len(args.files):
+            raise InputError("--follow reads files, not stdin (stdin is followed anyway until it ends)")
+        missing = [p for p in paths if not _exists(p)]
+        if missing and len(missing) == len(paths):
+            raise InputError(f"{missing[0]}: no such file")
+        yield from follow(paths, interval=args.interval)
+        return
+    for _, stream in open_inputs(args.files):
+        try:
+            yield from read_lines(stream)
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()
+
+
+def _exists(path: str) -> bool:
+    import os
+
+    return os.path.exists(path)
+
+
 def run(args: argparse.Namespace) -> int:
-    print("zlog tail: not built yet", file=sys.stderr)
-    return 2
+    query = build_query(args)
+    out = sys.stdout.buffer
+    fmt = args.format or ("pretty" if out.isatty() else "json")
+    color = fmt == "pretty" and (args.color == "always" or (args.color == "auto" and use_color(out)))
+    render = _renderer(fmt, color)
+    emit_lines(_lines(args), query, render, lambda raw: _unparsed(fmt, raw), out.write, out.flush,
+               args.limit, flush_each=args.follow or out.isatty())
+    return 0
+
+
+def emit_lines(lines: Iterable[bytes], query: Query, render: Callable[[Record], bytes],
+               unparsed: Callable[[bytes], bytes], write: Callable[[bytes], object], flush: Callable[[], object],
+               limit: int | None, *, flush_each: bool) -> int:
+    """Filter and write; returns how many events matched. Writes in batches unless ``flush_each``."""
+    literal = query.literal_signal()
+    filtering = query.filters
+    pending: list[bytes] = []
+    matched = 0
+    for raw in lines:
+        if literal is not None and literal not in raw:
+            continue  # cannot be that signal: skip the parse
+        record = parse(raw)
+        if record is None:
+            if filtering:
+                continue
+            pending.append(unparsed(raw))
+        elif filtering and not query.matches(record):
+            continue
+        else:
+            pending.append(render(record))
+            matched += 1
+        if flush_each or len(pending) >= _FLUSH_EVERY:
+            write(b"\n".join(pending) + b"\n")
+            pending.clear()
+            flush()
+        if limit is not None and matched >= limit:
+            break
+    if pending:
+        write(b"\n".join(pending) + b"\n")
+    flush()
+    return matched

@@ -4,6 +4,7 @@ from zlog.sinks.alerts import AlertmanagerNotifier, AlertSink, WebhookNotifier, 
 from zlog.sinks.audit import AuditSink
 from zlog.sinks.background import Background
 from zlog.sinks.base import NamedSink, SinkLike, SinkObject, sink
+from zlog.sinks.console import ConsoleSink
 from zlog.sinks.health import HealthSink
 from zlog.sinks.json import JSONSink
 from zlog.sinks.metrics import MetricsSink
@@ -22,6 +23,7 @@ __all__ = [
     "stderr_notifier",
     "AuditSink",
     "Background",
+    "ConsoleSink",
     "HealthSink",
     "JSONSink",
     "MetricsSink",

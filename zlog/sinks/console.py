@@ -1,0 +1,56 @@
+"""``ConsoleSink``: events as readable, colored lines for a developer's terminal."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import IO
+
+from zlog import _encode, _pretty
+from zlog.event import Event
+
+__all__ = ["ConsoleSink", "use_color"]
+
+
+def use_color(stream: object, color: bool | None = None) -> bool:
+    """``color`` when given; otherwise True when ``stream`` is a terminal and ``NO_COLOR`` is unset."""
+    if color is not None:
+        return color
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if callable(isatty) else False
+    except (OSError, ValueError):
+        return False
+
+
+class ConsoleSink:
+    """Writes each event as one line, ``TIME LEVEL SIGNAL message key=value ...``, the same rendering
+    as ``zlog tail --format pretty``. Colored when ``color`` is True, or when it is None (the default)
+    and the stream is a terminal without ``NO_COLOR``. Control characters are shown escaped, so an
+    event can never move the cursor or fake another line. For people, not for shippers: ship JSONSink.
+    """
+
+    def __init__(self, stream: IO[str] | None = None, *, color: bool | None = None, name: str = "console") -> None:
+        self.stream = sys.stderr if stream is None else stream
+        if not callable(getattr(self.stream, "write", None)):
+            raise TypeError(f"ConsoleSink needs a writable text stream, got {self.stream!r}")
+        self.color = use_color(self.stream, color)
+        self.name = name
+        self._clock = _encode.Clock()
+        self._lock = threading.Lock()
+
+    def handle(self, event: Event) -> None:
+        name, message, ns, fields, level = event
+        line = _pretty.render(self._clock.stamp(ns), level, name, message, fields, color=self.color) + "\n"
+        with self._lock:
+            self.stream.write(line)
+            self.stream.flush()
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __repr__(self) -> str:
+        return f"<ConsoleSink {self.name!r} color={self.color}>"
