@@ -1,0 +1,58 @@
+"""``zlog demo``: the README's main command works after install, is deterministic and rejects bad options."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ZLOG = Path(sys.executable).with_name("zlog")
+
+
+def demo(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(ZLOG), "demo", *args], capture_output=True, text=True, timeout=120)
+
+
+def outcomes(stdout: str) -> dict[str, str]:
+    lines = [json.loads(x) for x in stdout.splitlines()]
+    assert all(list(x)[:2] == ["time", "level"] or list(x)[:2] == ["time", "signal"] for x in lines)
+    return {x["job_id"]: x["signal"] for x in lines if x["signal"] in ("JOB_COMPLETED", "JOB_ABANDONED")}
+
+
+def test_every_queued_job_ends_once_and_the_summary_verifies_the_audit_log() -> None:
+    done = demo("--jobs", "30", "--workers", "3", "--seed", "2", "--failure-rate", "0.3")
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(x) for x in done.stdout.splitlines()]
+    queued = [x["job_id"] for x in lines if x["signal"] == "JOB_QUEUED"]
+    ends = [x["job_id"] for x in lines if x["signal"] in ("JOB_COMPLETED", "JOB_ABANDONED")]
+    assert len(queued) == 30 and sorted(ends) == sorted(queued)
+    summary = done.stderr.strip().splitlines()[-1]
+    assert summary.startswith("30 jobs:") and "intact" in summary and "health:" in summary
+
+
+def test_the_same_seed_gives_the_same_outcome_for_every_job() -> None:
+    first = demo("--jobs", "25", "--workers", "4", "--seed", "5", "--failure-rate", "0.5")
+    second = demo("--jobs", "25", "--workers", "2", "--seed", "5", "--failure-rate", "0.5")
+    assert first.returncode == second.returncode == 0
+    assert outcomes(first.stdout) == outcomes(second.stdout)
+
+
+@pytest.mark.parametrize(("args", "complaint"), [
+    (["--jobs", "-1"], "--jobs: must be at least 0"),
+    (["--workers", "0"], "--workers: must be at least 1"),
+    (["--failure-rate", "2"], "--failure-rate: must be between 0 and 1"),
+    (["--jobs", "many"], "expected a whole number"),
+])
+def test_bad_options_exit_2_with_one_clear_line(args: list[str], complaint: str) -> None:
+    done = demo(*args)
+    assert done.returncode == 2 and complaint in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_demo_output_feeds_zlog_tail() -> None:
+    done = demo("--jobs", "10", "--seed", "1")
+    tail = subprocess.run([str(ZLOG), "tail", "-", "--signal", "JOB_QUEUED", "--format", "json"],
+                          input=done.stdout, capture_output=True, text=True, timeout=60)
+    assert tail.returncode == 0 and len(tail.stdout.splitlines()) == 10
