@@ -1,17 +1,101 @@
-"""``zlog signals``: being built in this session (placeholder until its module lands)."""
+"""``zlog signals MODULE``: the signals a module declares, with their fields; or their JSON Schema."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
+import os
 import sys
 from typing import Any
 
+import orjson
+
+from zlog.cli._read import InputError
+from zlog.cli._schema_json import document, json_type, type_name
+from zlog.signals import Signal
+
+EXAMPLES = """examples:
+  zlog signals zlog.demo                       the demo's signals, their levels and fields
+  zlog signals myapp.jobs --json               the same, for machines
+  zlog signals myapp/jobs.py --json-schema > zlog-lines.schema.json
+
+MODULE is an importable dotted name (the current directory is on the path) or a path to a .py file.
+exit codes: 0 ok (a note on stderr when the module declares no signal), 2 the module cannot be imported"""
+
 
 def register(commands: Any) -> None:
-    cmd = commands.add_parser("signals", help="(not built yet)")
+    cmd = commands.add_parser(
+        "signals", help="list the signals a module declares", epilog=EXAMPLES,
+        description="List the zlog signals declared in a module: level, fields and their types, docstring.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cmd.add_argument("module", metavar="MODULE", help="dotted module name or path to a .py file")
+    output = cmd.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="one JSON object per signal")
+    output.add_argument("--json-schema", action="store_true", help="a JSON Schema of the lines zlog writes")
     cmd.set_defaults(run=run)
 
 
+def load(target: str) -> Any:
+    """Import ``target`` (a dotted name or a .py path); InputError with the reason when it fails."""
+    if target.endswith(".py") or os.sep in target:
+        if not os.path.isfile(target):
+            raise InputError(f"{target}: no such file")
+        name = os.path.splitext(os.path.basename(target))[0]
+        spec = importlib.util.spec_from_file_location(name, target)
+        if spec is None or spec.loader is None:
+            raise InputError(f"{target}: cannot be imported as a module")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules.setdefault(name, module)
+        loader = spec.loader
+        try:
+            loader.exec_module(module)
+        except Exception as exc:
+            raise InputError(f"{target}: importing it failed: {type(exc).__name__}: {exc}") from None
+        return module
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        return importlib.import_module(target)
+    except Exception as exc:
+        raise InputError(f"{target}: cannot import: {type(exc).__name__}: {exc}") from None
+
+
+def declared(module: Any) -> list[Signal[...]]:
+    """The signals bound to names in ``module``, in declaration order, each once."""
+    seen: dict[str, Signal[...]] = {}
+    for value in vars(module).values():
+        if isinstance(value, Signal) and value.name not in seen:
+            seen[value.name] = value
+    return list(seen.values())
+
+
+def describe(sig: Signal[...]) -> dict[str, Any]:
+    fields = [
+        {"name": name, "type": type_name(spec.type), "required": spec.required, "json": json_type(spec.type)}
+        for name, spec in (sig.fields or {}).items()
+    ]
+    return {"signal": sig.name, "level": sig.level, "doc": (sig.doc or "").strip().splitlines()[0] if sig.doc else "",
+            "typed": sig.fields is not None, "fields": fields}
+
+
 def run(args: argparse.Namespace) -> int:
-    print("zlog signals: not built yet", file=sys.stderr)
-    return 2
+    signals = declared(load(args.module))
+    if not signals:
+        print(f"zlog: {args.module} declares no signals", file=sys.stderr)
+    out = sys.stdout
+    if args.json_schema:
+        out.write(orjson.dumps(document(signals), option=orjson.OPT_INDENT_2).decode() + "\n")
+    elif args.json:
+        for sig in signals:
+            out.write(orjson.dumps(describe(sig)).decode() + "\n")
+    else:
+        for sig in signals:
+            info = describe(sig)
+            head = f"{sig.name:<24} {sig.level or '-':<5}"
+            out.write(f"{head}  {info['doc']}\n" if info["doc"] else head.rstrip() + "\n")
+            for field in info["fields"]:
+                optional = "" if field["required"] else "  (optional)"
+                out.write(f"    {field['name']}: {field['type']}{optional}\n")
+    return 0
