@@ -1,17 +1,138 @@
-"""``zlog stats``: being built in this session (placeholder until its module lands)."""
+"""``zlog stats``: counts, rates, job outcomes, duration percentiles, errors and worker utilization."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+from datetime import datetime, timezone
 from typing import Any
+
+import orjson
+
+from zlog._pretty import escape
+from zlog.cli._read import InputError, open_inputs, parse, read_lines
+from zlog.cli._stats import Stats
+
+EXAMPLES = """examples:
+  zlog stats app.log
+  zlog demo --jobs 500 2>/dev/null | zlog stats -
+  zlog stats app.log --json | jq .jobs.success_ratio
+  zlog stats app.log app.log.1 --html report.html
+  zlog stats app.log --duration-field took_ms --completed 'TASK_DONE' --failed 'TASK_ERROR'
+
+success ratio = completed / (completed + abandoned) jobs; attempt failure ratio = failed attempts /
+(completed + failed attempts). Percentiles are nearest-rank. Lines that are not zlog JSON are counted
+as skipped. exit codes: 0 ok, 2 usage error or missing file, 130 interrupted"""
 
 
 def register(commands: Any) -> None:
-    cmd = commands.add_parser("stats", help="(not built yet)")
+    cmd = commands.add_parser(
+        "stats", help="summarize JSON lines: rates, outcomes, durations, errors", epilog=EXAMPLES,
+        description="Summarize zlog JSON lines (files or -).", formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cmd.add_argument("files", nargs="*", metavar="FILE", help="files to read; - or nothing reads stdin")
+    cmd.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    cmd.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
+    cmd.add_argument("--duration-field", metavar="NAME",
+                     help="duration field of completed jobs (default: duration_seconds, duration_ms or duration)")
+    cmd.add_argument("--completed", action="append", metavar="PATTERN", help="completion signal(s) (JOB_COMPLETED)")
+    cmd.add_argument("--failed", action="append", metavar="PATTERN", help="failed-attempt signal(s) (JOB_FAILED)")
+    cmd.add_argument("--abandoned", action="append", metavar="PATTERN", help="given-up signal(s) (JOB_ABANDONED)")
     cmd.set_defaults(run=run)
 
 
+def collect(args: argparse.Namespace) -> Stats:
+    stats = Stats(
+        completed=tuple(args.completed or ("JOB_COMPLETED",)),
+        failed=tuple(args.failed or ("JOB_FAILED",)),
+        abandoned=tuple(args.abandoned or ("JOB_ABANDONED",)),
+        duration_field=args.duration_field,
+    )
+    for _, stream in open_inputs(args.files):
+        try:
+            for raw in read_lines(stream):
+                record = parse(raw)
+                if record is None:
+                    stats.add_unparsed()
+                else:
+                    stats.add(record)
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()
+    return stats
+
+
 def run(args: argparse.Namespace) -> int:
-    print("zlog stats: not built yet", file=sys.stderr)
-    return 2
+    if args.html:
+        try:
+            open(args.html, "a").close()
+        except OSError as exc:
+            raise InputError(f"{args.html}: cannot write: {exc.strerror or exc}") from None
+    summary = collect(args).summary()
+    if args.html:
+        from zlog.cli._html import page
+
+        with open(args.html, "w", encoding="utf-8") as fh:
+            fh.write(page(summary))
+    if args.json:
+        sys.stdout.write(orjson.dumps(summary, option=orjson.OPT_NON_STR_KEYS).decode() + "\n")
+    else:
+        sys.stdout.write(text(summary))
+    return 0
+
+
+def _time(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S") + "Z"
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    rows = [[escape(cell) for cell in row] for row in rows]  # a log's text can never drive the terminal
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    fmt = "  ".join(f"{{:<{w}}}" if i == 0 or headers[i] == "message" else f"{{:>{w}}}" for i, w in enumerate(widths))
+    if headers[-1] == "message":  # free text last: not padded
+        fmt = fmt.rsplit("  ", 1)[0] + "  {}"
+    return ["  " + fmt.format(*headers), *("  " + fmt.format(*r) for r in rows)]
+
+
+def text(s: dict[str, Any]) -> str:
+    """The plain-text report."""
+    if not s["events"]:
+        note = f" ({s['skipped_lines']} lines were not zlog JSON)" if s["skipped_lines"] else ""
+        return f"no events{note}\n"
+    out = [f"{s['events']} events from {_time(s['first'])} to {_time(s['last'])} "
+           f"({_num(s['span_seconds'], 1)} s, {_num(s['events_per_second'], 1)} events/s)"
+           + (f"; {s['skipped_lines']} lines skipped (not zlog JSON)" if s["skipped_lines"] else ""), "",
+           "signals"]
+    out += _table(["signal", "count", "per s"],
+                  [[k, str(v["count"]), _num(v["per_second"], 2)] for k, v in s["signals"].items()])
+    jobs = s["jobs"]
+    out += ["", f"jobs: {jobs['completed']} completed, {jobs['abandoned']} abandoned, "
+                f"{jobs['failed_attempts']} failed attempts; success ratio {_pct(jobs['success_ratio'])}, "
+                f"attempt failure ratio {_pct(jobs['attempt_failure_ratio'])}"]
+    if s["durations_seconds"]:
+        out += ["", f"durations (seconds, from {s['duration_field']}; nearest-rank percentiles)"]
+        out += _table(["job type", "count", "p50", "p95", "p99", "max"],
+                      [[k, str(v["count"]), *(_num(v[p], 4) for p in ("p50", "p95", "p99", "max"))]
+                       for k, v in s["durations_seconds"].items()])
+    if s["top_errors"]:
+        out += ["", "top errors"]
+        out += _table(["type", "count", "message"], [[e["type"], str(e["count"]), e["message"][:80]]
+                                                      for e in s["top_errors"]])
+    workers = s["utilization"]["workers"]
+    if workers:
+        out += ["", f"worker utilization (active / concurrency, mean): overall {_pct(s['utilization']['overall'])}"]
+        out += _table(["worker", "utilization"], [[w, _pct(u)] for w, u in workers.items()])
+    return "\n".join(out) + "\n"
