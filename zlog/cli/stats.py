@@ -82,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+_SHOWN = 20
+
+
 def _time(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -134,5 +137,8 @@ def text(s: dict[str, Any]) -> str:
     workers = s["utilization"]["workers"]
     if workers:
         out += ["", f"worker utilization (active / concurrency, mean): overall {_pct(s['utilization']['overall'])}"]
-        out += _table(["worker", "utilization"], [[w, _pct(u)] for w, u in workers.items()])
+        busiest = sorted(workers.items(), key=lambda wu: -wu[1])
+        out += _table(["worker", "utilization"], [[w, _pct(u)] for w, u in busiest[:_SHOWN]])
+        if len(busiest) > _SHOWN:
+            out.append(f"  ... {len(busiest) - _SHOWN} more workers (--json lists them all)")
     return "\n".join(out) + "\n"
