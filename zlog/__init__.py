@@ -81,3 +81,16 @@ __all__ = [
     "testing",
     "warn",
 ]
+
+#: Sinks that need an optional extra, imported on first use: ``zlog.RedisSink`` (``zlog[redis]``) and
+#: ``zlog.NATSSink`` (``zlog[nats]``). Not in ``__all__``, so ``from zlog import *`` never needs them.
+_OPTIONAL = {"RedisSink": "zlog.sinks.redis", "NATSSink": "zlog.sinks.nats"}
+
+
+def __getattr__(name: str) -> object:
+    module = _OPTIONAL.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zlog' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

@@ -21,6 +21,8 @@ EXAMPLES = """examples:
   zlog tail app.log --signal JOB_FAILED --since '1 hour ago' --format json | jq .error
   zlog tail app.log --where 'duration_seconds>2.5' --worker-id w-3 --limit 20
   my-worker | zlog tail -                             read stdin
+  zlog tail --from redis://127.0.0.1:6379/zlog:events -f     every worker's events, live
+  zlog tail --from 'nats://127.0.0.1:4222/zlog.events.>' -f --signal JOB_FAILED
 
 Filters combine: an event must match every option given, and any one of several --signal patterns.
 Lines that are not zlog JSON are shown marked ("?? " in pretty and logfmt, {"zlog_unparsed": ...} in
@@ -37,6 +39,8 @@ def register(commands: Any) -> None:
     )
     cmd.add_argument("files", nargs="*", metavar="FILE", help="files to read; - or nothing reads stdin")
     cmd.add_argument("-f", "--follow", action="store_true", help="keep reading as files grow, rotate or truncate")
+    cmd.add_argument("--from", dest="source", metavar="URL",
+                     help="read a stream instead of files: redis://HOST:PORT[/DB]/STREAM or nats://HOST:PORT/SUBJECT")
     cmd.add_argument("--signal", action="append", default=[], metavar="PATTERN",
                      help="signal name or glob (JOB_*); repeatable: any of them")
     cmd.add_argument("--where", action="append", default=[], metavar="COND",
@@ -91,7 +95,24 @@ def _unparsed(fmt: str, raw: bytes) -> bytes:
     return ("?? " + _pretty.escape(text)).encode("utf-8", "replace")
 
 
+def _stream_lines(args: argparse.Namespace) -> Iterator[bytes]:
+    if args.files:
+        raise InputError("--from reads a stream: give no FILE with it")
+    try:
+        from zlog.streams import subscribe
+
+        # without --follow: what is stored now (a Redis Stream, a JetStream stream), then stop
+        return subscribe(args.source, follow=args.follow, start="new" if args.follow else "all")
+    except ImportError as exc:
+        raise InputError(f"--from {args.source}: {exc}") from None
+    except (ValueError, ConnectionError) as exc:
+        raise InputError(f"--from: {exc}") from None
+
+
 def _lines(args: argparse.Namespace) -> Iterator[bytes]:
+    if args.source:
+        yield from _stream_lines(args)
+        return
     paths = [p for p in args.files if p != "-"]
     if args.follow and paths:
         if len(paths) != len(args.files):

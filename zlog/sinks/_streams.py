@@ -1,0 +1,124 @@
+"""Shared pieces of the stream sinks (Redis, NATS): line rendering, unique ids, backoff, the sink base."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from zlog import _encode, _profiles
+from zlog.event import Event
+from zlog.sinks.background import Background
+
+__all__ = ["Backoff", "StreamSink", "Writer", "line_renderer", "new_ids"]
+
+LINE_LIMIT = 1_000_000  # one event per message; backends take at least 1 MB
+
+
+def line_renderer(profile: str | None) -> Callable[[Event], bytes]:
+    """Event -> one JSON line without the newline (zlog's native line, or a profile's)."""
+    clock = _encode.Clock()
+    if profile is None:
+        def native(event: Event) -> bytes:
+            name, message, ns, fields, level = event
+            return _encode.render(name, message, clock.stamp(ns), fields, level, LINE_LIMIT)[:-1]
+
+        return native
+    build = _profiles.builder(profile)
+
+    def profiled(event: Event) -> bytes:
+        name, message, ns, fields, level = event
+        return _encode.dumps(build(name, message, ns, clock.stamp(ns), fields, level))[:-1]
+
+    return profiled
+
+
+def new_ids() -> Callable[[], str]:
+    """Unique message ids: host, pid, a random part and a counter (a forked child gets new ones)."""
+    state: dict[str, Any] = {}
+
+    def next_id() -> str:
+        if state.get("pid") != os.getpid():
+            state.update(pid=os.getpid(), counter=itertools.count(),
+                         prefix=f"{socket.gethostname()}-{os.getpid()}-{random.getrandbits(32):08x}")
+        return f"{state['prefix']}-{next(state['counter'])}"
+
+    return next_id
+
+
+class Backoff:
+    """Exponential backoff with full jitter: delays up to ``base * 2**n``, capped at ``cap`` seconds."""
+
+    def __init__(self, base: float = 0.05, cap: float = 5.0) -> None:
+        self.base, self.cap, self.attempt = base, cap, 0
+
+    def next(self) -> float:
+        ceiling = min(self.cap, self.base * 2**self.attempt)
+        self.attempt += 1
+        return random.uniform(ceiling / 2, ceiling)
+
+
+class Writer:
+    """The writer-thread side of a stream sink: ``send(batch)`` raises ConnectionError to ask for a retry."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.sent = 0
+        self.reconnects = 0
+        self.last_error: BaseException | None = None
+
+    def send(self, events: list[Event]) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def disconnect(self) -> None:
+        """Drop the connection so that the next ``send`` reconnects."""
+
+    def handle_batch(self, events: list[Event]) -> None:
+        backoff = Backoff()
+        while True:
+            try:
+                self.send(events)
+                self.sent += len(events)
+                return
+            except (ConnectionError, TimeoutError, OSError) as exc:
+                self.last_error = exc
+                self.reconnects += 1
+                self.disconnect()
+                if self.stop.wait(backoff.next()):
+                    raise ConnectionError(f"closed while the server was unreachable ({exc})") from exc
+
+    def handle(self, event: Event) -> None:
+        self.handle_batch([event])
+
+    def close(self) -> None:
+        self.stop.set()
+        self.disconnect()
+
+
+class StreamSink(Background):
+    """A Background sink around a Writer: never blocks ``emit``, retries with backoff, counts drops."""
+
+    def __init__(self, writer: Writer, *, maxsize: int, overflow: str, batch_size: int, router: Any,
+                 name: str) -> None:
+        self.writer = writer
+        super().__init__(writer, maxsize=maxsize, overflow=overflow, batch_size=batch_size, router=router, name=name)
+
+    @property
+    def sent(self) -> int:
+        """Events the server accepted."""
+        return self.writer.sent
+
+    @property
+    def reconnects(self) -> int:
+        """Failed attempts that were retried after a backoff."""
+        return self.writer.reconnects
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Deliver what is queued (waiting at most ``timeout``), then stop retrying and disconnect."""
+        drained = self.flush(timeout)
+        self.writer.stop.set()  # a writer still retrying gives up now
+        return super().close(0 if not drained else timeout) and drained
