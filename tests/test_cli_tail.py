@@ -166,3 +166,18 @@ def test_follow_reads_appended_lines_across_rotation_and_truncation(tmp_path: Pa
             proc.kill()
     assert proc.returncode == 0, err
     assert [json.loads(x)["message"] for x in out.splitlines()] == ["1", "2", "3", "4"]
+
+
+def test_ctrl_c_while_following_exits_quietly_with_130(tmp_path: Path) -> None:
+    import signal
+
+    log = tmp_path / "app.log"
+    log.write_text('{"signal":"A","message":"1"}\n')
+    script = Path(sys.executable).with_name("zlog")
+    proc = subprocess.Popen([str(script), "tail", "-f", str(log), "--format", "json", "--interval", "0.05"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    assert json.loads(proc.stdout.readline())["message"] == "1"  # following now
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and err == b""
