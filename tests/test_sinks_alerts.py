@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from http_capture import Capture
 
 from zlog import AlertSink, Router
 from zlog.sinks.alerts import AlertmanagerNotifier, WebhookNotifier, stderr_notifier
@@ -180,32 +178,6 @@ def test_stderr_notifier_writes_one_line(capsys: pytest.CaptureFixture[str]) -> 
     stderr_notifier({"status": "firing", "labels": {"alertname": "Backlog", "queue": "q"},
                      "annotations": {"summary": "deep"}})
     assert capsys.readouterr().err == "zlog alert FIRING Backlog {queue=q} deep\n"
-
-
-class Capture:
-    def __init__(self) -> None:
-        self.bodies: list[Any] = []
-        self.paths: list[str] = []
-        capture = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers["Content-Length"])
-                capture.paths.append(self.path)
-                capture.bodies.append(json.loads(self.rfile.read(length)))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def test_webhook_posts_the_alertmanager_v4_payload() -> None:

@@ -4,19 +4,16 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 import subprocess
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
+from http_capture import Capture
 
 from zlog import AlertSink, Router
 from zlog.sinks.alerts import AlertmanagerNotifier, WebhookNotifier
@@ -27,47 +24,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-class Hook:
-    """Collects the JSON bodies POSTed to it."""
-
-    def __init__(self) -> None:
-        self.bodies: list[Any] = []
-        self.arrived = threading.Condition()
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with hook.arrived:
-                    hook.bodies.append(body)
-                    hook.arrived.notify_all()
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-
-    def wait_for(self, status: str, timeout: float = 30.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        with self.arrived:
-            while True:
-                for body in self.bodies:
-                    if any(a["status"] == status for a in body["alerts"]):
-                        return dict(body)
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no {status} notification within {timeout}s: {self.bodies}")
-                self.arrived.wait(left)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -75,13 +31,13 @@ def free_port() -> int:
 
 
 @pytest.fixture()
-def alertmanager(tmp_path: Path) -> Iterator[tuple[str, Hook]]:
-    hook = Hook()
+def alertmanager(tmp_path: Path) -> Iterator[tuple[str, Capture]]:
+    hook = Capture()
     config = tmp_path / "alertmanager.yml"
     config.write_text(
         "route: {receiver: zlog-hook, group_by: ['alertname', 'service'], group_wait: 1s, group_interval: 1s,"
         " repeat_interval: 1h}\n"
-        f"receivers: [{{name: zlog-hook, webhook_configs: [{{url: '{hook.url}', send_resolved: true}}]}}]\n"
+        f"receivers: [{{name: zlog-hook, webhook_configs: [{{url: '{hook.url}/hook', send_resolved: true}}]}}]\n"
     )
     port = free_port()
     assert BINARY is not None
@@ -110,7 +66,7 @@ def alertmanager(tmp_path: Path) -> Iterator[tuple[str, Hook]]:
 
 
 def test_alertmanager_accepts_zlog_alerts_and_notifies_firing_then_resolved(
-    alertmanager: tuple[str, Hook],
+    alertmanager: tuple[str, Capture],
 ) -> None:
     url, hook = alertmanager
     alerts = AlertSink([AlertmanagerNotifier(url)], service="worker")
@@ -136,7 +92,7 @@ def test_alertmanager_accepts_zlog_alerts_and_notifies_firing_then_resolved(
 
 
 def test_zlog_webhook_payload_has_the_keys_of_a_real_alertmanager_notification(
-    alertmanager: tuple[str, Hook],
+    alertmanager: tuple[str, Capture],
 ) -> None:
     url, hook = alertmanager
     real_sink = AlertSink([AlertmanagerNotifier(url)], service="worker")
@@ -147,9 +103,9 @@ def test_zlog_webhook_payload_has_the_keys_of_a_real_alertmanager_notification(
     assert real_sink.flush(timeout=10)
     real = hook.wait_for("firing")
 
-    own = Hook()
+    own = Capture()
     try:
-        zlog_sink = AlertSink([WebhookNotifier(own.url)], service="worker")
+        zlog_sink = AlertSink([WebhookNotifier(own.url + "/hook")], service="worker")
         zlog_sink.on("QUEUE_BACKLOG", name="Backlog")
         other = Router()
         other.route_all(zlog_sink)

@@ -106,9 +106,13 @@ class Query:
 
     def literal_signal(self) -> bytes | None:
         """The one exact signal asked for, as the bytes a native line holds (a cheap pre-check)."""
-        if len(self.signals) == 1 and not any(c in self.signals[0] for c in "*?[") and self.signals[0].isascii():
-            return b'"' + self.signals[0].encode() + b'"'
-        return None
+        if len(self.signals) != 1:
+            return None
+        name = self.signals[0]
+        # only names JSON writes byte for byte: no glob, no quote, backslash, control or non-ASCII character
+        if any(c in name for c in '*?["\\') or not all(" " <= c <= "~" for c in name):
+            return None
+        return b'"' + name.encode() + b'"'
 
     def matches(self, record: Record) -> bool:
         if self._compiled and not any(p.match(record.signal) for p in self._compiled):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -12,7 +13,7 @@ import orjson
 from zlog import _pretty
 from zlog.cli._filters import Query, parse_condition, parse_when
 from zlog.cli._follow import follow
-from zlog.cli._read import InputError, Record, open_inputs, parse, read_lines
+from zlog.cli._read import InputError, Record, iter_lines, open_inputs, parse
 from zlog.sinks.console import use_color
 
 EXAMPLES = """examples:
@@ -109,7 +110,8 @@ def _stream_lines(args: argparse.Namespace) -> Iterator[bytes]:
         raise InputError(f"--from: {exc}") from None
 
 
-def _lines(args: argparse.Namespace) -> Iterator[bytes]:
+def _lines(args: argparse.Namespace, contains: bytes | None) -> Iterator[bytes]:
+    """Every input line, or with ``contains`` at least every line holding those bytes."""
     if args.source:
         yield from _stream_lines(args)
         return
@@ -117,23 +119,19 @@ def _lines(args: argparse.Namespace) -> Iterator[bytes]:
     if args.follow and paths:
         if len(paths) != len(args.files):
             raise InputError("--follow reads files, not stdin (stdin is followed anyway until it ends)")
-        missing = [p for p in paths if not _exists(p)]
-        if missing and len(missing) == len(paths):
-            raise InputError(f"{missing[0]}: no such file")
+        for path in paths:
+            if os.path.isdir(path):
+                raise InputError(f"{path}: is a directory")
+            if not os.path.exists(path):  # as tail -F: say so once, then wait for it to appear
+                print(f"zlog: {path}: no such file yet, waiting for it", file=sys.stderr, flush=True)
         yield from follow(paths, interval=args.interval)
         return
     for _, stream in open_inputs(args.files):
         try:
-            yield from read_lines(stream)
+            yield from iter_lines(stream, contains=contains)
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()
-
-
-def _exists(path: str) -> bool:
-    import os
-
-    return os.path.exists(path)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -142,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     fmt = args.format or ("pretty" if out.isatty() else "json")
     color = fmt == "pretty" and (args.color == "always" or (args.color == "auto" and use_color(out)))
     render = _renderer(fmt, color)
-    emit_lines(_lines(args), query, render, lambda raw: _unparsed(fmt, raw), out.write, out.flush,
+    emit_lines(_lines(args, query.literal_signal()), query, render, lambda raw: _unparsed(fmt, raw), out.write, out.flush,
                args.limit, flush_each=args.follow or out.isatty())
     return 0
 
