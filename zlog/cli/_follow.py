@@ -7,6 +7,8 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import BinaryIO
 
+from zlog.cli._read import CHUNK
+
 __all__ = ["follow"]
 
 
@@ -32,40 +34,49 @@ class _Followed:
         self.handle, self.inode, self.partial = handle, (stat.st_dev, stat.st_ino), b""
 
     def read(self) -> list[bytes]:
-        """Complete new lines; reopens the path after rotation and rereads it after truncation."""
-        lines: list[bytes] = []
+        """New complete lines (at most about a chunk of them per call, so a big file is not read into
+        memory at once); once at the end of the file, reopens the path after rotation and rereads it
+        after truncation."""
         if self.handle is None:
             self._open(from_start=True)  # the file appeared (or came back)
             if self.handle is None:
-                return lines
-        lines.extend(self._drain())
+                return []
+        lines, more = self._drain()
+        if more:
+            return lines  # not at the end yet: look for rotation once the file is read
         try:
             stat = os.stat(self.path)
         except OSError:
             return lines  # rotated away and not recreated yet: keep the old handle
         assert self.handle is not None
         if (stat.st_dev, stat.st_ino) != self.inode:
-            lines.extend(self._drain())  # what was written to the old file before the switch
+            while more or not lines or lines[-1] is not None:  # finish what was written before the switch
+                got, more = self._drain()
+                lines.extend(got)
+                if not more:
+                    break
             if self.partial:
                 lines.append(self.partial)
             self.handle.close()
             self._open(from_start=True)
-            lines.extend(self._drain())
+            lines.extend(self._drain()[0])
         elif stat.st_size < self.handle.tell():  # truncated in place
             self.handle.seek(0)
             self.partial = b""
-            lines.extend(self._drain())
+            lines.extend(self._drain()[0])
         return lines
 
-    def _drain(self) -> list[bytes]:
+    def _drain(self) -> tuple[list[bytes], bool]:
+        """Complete lines of the next chunk, and whether the chunk was full (more may be waiting)."""
         if self.handle is None:
-            return []
-        data = self.handle.read()
+            return [], False
+        data = self.handle.read(CHUNK)
         if not data:
-            return []
+            return [], False
+        more = len(data) == CHUNK
         data = self.partial + data
         *complete, self.partial = data.split(b"\n")
-        return [line.rstrip(b"\r") for line in complete if line.strip()]
+        return [line.rstrip(b"\r") for line in complete if line.strip()], more
 
 
 def follow(paths: Sequence[str], *, interval: float = 0.25, from_start: bool = True) -> Iterator[bytes]:
