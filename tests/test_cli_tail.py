@@ -181,3 +181,78 @@ def test_ctrl_c_while_following_exits_quietly_with_130(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and err == b""
+
+
+class TerminalBytes(io.BytesIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def run_on_terminal(monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
+    raw = TerminalBytes()
+    out = io.TextIOWrapper(raw, encoding="utf-8")
+    monkeypatch.setattr(sys, "stdout", out)
+    assert main(["tail", *args]) == 0
+    out.flush()
+    return raw.getvalue().decode()
+
+
+def test_on_a_terminal_output_is_pretty_and_colored_unless_no_color(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    log = str(write_log(tmp_path / "app.log"))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    colored = run_on_terminal(monkeypatch, log, "--signal", "JOB_FAILED")
+    assert "\x1b[31mERROR\x1b[0m" in colored and not colored.startswith("{")
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = run_on_terminal(monkeypatch, log, "--signal", "JOB_FAILED")
+    assert "\x1b" not in plain and " ERROR JOB_FAILED failed job_id=j1" in plain
+    forced = run_on_terminal(monkeypatch, log, "--signal", "JOB_FAILED", "--color", "always")
+    assert "\x1b[31m" in forced
+    never = run_on_terminal(monkeypatch, log, "--signal", "JOB_FAILED", "--color", "never")
+    monkeypatch.delenv("NO_COLOR")
+    assert "\x1b" not in never
+
+
+def test_lines_across_read_chunks_crlf_and_a_missing_final_newline_are_whole(tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture[str],
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from zlog.cli import _read
+
+    lines = [json.dumps({"signal": "JOB_FAILED" if i % 3 == 0 else "OTHER", "message": "x" * (i % 50), "i": i})
+             for i in range(300)]
+    log = tmp_path / "app.log"
+    log.write_bytes(b"\r\n".join(x.encode() for x in lines) + b"\n\n" + b'{"signal":"LAST","message":"no newline"}')
+    monkeypatch.setattr(_read, "CHUNK", 37)  # every line crosses a read boundary
+    _, everything, _ = tail(capsys, str(log), "--format", "json")
+    assert [x["i"] for x in everything[:-1]] == list(range(300)) and everything[-1]["signal"] == "LAST"
+    _, failed, _ = tail(capsys, str(log), "--signal", "JOB_FAILED", "--format", "json")
+    assert [x["i"] for x in failed] == list(range(0, 300, 3))
+
+
+def test_the_signal_only_fast_path_reads_every_profile_and_checks_the_real_signal(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for profile in ("ecs", "gcp", "datadog", "otel", None):
+        log = write_log(tmp_path / f"{profile}.log", profile)
+        _, lines, _ = tail(capsys, str(log), "--signal", "JOB_FAILED", "--format", "json")
+        assert len(lines) == 2, (profile, lines)
+    decoy = tmp_path / "decoy.log"
+    decoy.write_text('{"signal":"A","message":"m","nested":{"signal":"JOB_FAILED"}}\n'
+                     'not json "JOB_FAILED"\n{"signal":"JOB_FAILED","message":"real"}\n')
+    _, lines, _ = tail(capsys, str(decoy), "--signal", "JOB_FAILED", "--format", "json")
+    assert [x["message"] for x in lines] == ["real"]
+
+
+def test_follow_waits_for_a_file_that_does_not_exist_yet(tmp_path: Path) -> None:
+    log = tmp_path / "later.log"
+    script = Path(sys.executable).with_name("zlog")
+    proc = subprocess.Popen([str(script), "tail", "-f", str(log), "--format", "json", "--limit", "1",
+                             "--interval", "0.05"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(0.5)
+        log.write_text('{"signal":"A","message":"appeared"}\n')
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and json.loads(out)["message"] == "appeared"
+    assert b"no such file yet" in err and err.count(b"\n") == 1

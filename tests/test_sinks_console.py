@@ -65,3 +65,11 @@ def test_enable_standard_logging_pretty_uses_a_console_sink_and_replaces_json(zl
 def test_a_binary_stream_is_refused_for_pretty_output() -> None:
     with pytest.raises(TypeError, match="text stream"):
         zlog.enable_standard_logging("INFO", stream=io.BytesIO(), pretty=True)
+
+
+def test_close_flushes_and_leaves_the_stream_open() -> None:
+    out = io.StringIO()
+    sink = zlog.ConsoleSink(out)
+    sink.handle(zlog.Event("X", "m"))
+    sink.close()
+    assert not out.closed and out.getvalue().endswith("X m\n")

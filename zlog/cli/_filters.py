@@ -114,8 +114,16 @@ class Query:
             return None
         return b'"' + name.encode() + b'"'
 
+    @property
+    def signal_only(self) -> bool:
+        """Whether the query looks at the signal name and nothing else."""
+        return bool(self.signals) and not self.conditions and self.since is None and self.until is None
+
+    def signal_matches(self, name: str) -> bool:
+        return not self._compiled or any(p.match(name) for p in self._compiled)
+
     def matches(self, record: Record) -> bool:
-        if self._compiled and not any(p.match(record.signal) for p in self._compiled):
+        if not self.signal_matches(record.signal):
             return False
         if self.since is not None or self.until is not None:
             when = record.timestamp()

@@ -50,11 +50,10 @@ class _Followed:
             return lines  # rotated away and not recreated yet: keep the old handle
         assert self.handle is not None
         if (stat.st_dev, stat.st_ino) != self.inode:
-            while more or not lines or lines[-1] is not None:  # finish what was written before the switch
+            more = True
+            while more:  # finish what was written to the old file before the switch
                 got, more = self._drain()
                 lines.extend(got)
-                if not more:
-                    break
             if self.partial:
                 lines.append(self.partial)
             self.handle.close()
@@ -76,7 +75,7 @@ class _Followed:
         more = len(data) == CHUNK
         data = self.partial + data
         *complete, self.partial = data.split(b"\n")
-        return [line.rstrip(b"\r") for line in complete if line.strip()], more
+        return [line for line in (raw.rstrip(b"\r") for raw in complete) if line], more
 
 
 def follow(paths: Sequence[str], *, interval: float = 0.25, from_start: bool = True) -> Iterator[bytes]:
@@ -87,11 +86,16 @@ def follow(paths: Sequence[str], *, interval: float = 0.25, from_start: bool = T
     read again from its start.
     """
     files = [_Followed(p, from_start) for p in paths]
-    while True:
-        got = False
+    try:
+        while True:
+            got = False
+            for followed in files:
+                for line in followed.read():
+                    got = True
+                    yield line
+            if not got:
+                time.sleep(interval)
+    finally:
         for followed in files:
-            for line in followed.read():
-                got = True
-                yield line
-        if not got:
-            time.sleep(interval)
+            if followed.handle is not None:
+                followed.handle.close()

@@ -18,7 +18,7 @@ import orjson
 from zlog import _profiles
 from zlog._encode import FIELD_PREFIX
 
-__all__ = ["InputError", "Record", "iter_lines", "open_inputs", "parse", "parse_time", "read_lines"]
+__all__ = ["InputError", "Record", "iter_lines", "open_inputs", "parse", "parse_time", "read_lines", "signal_of"]
 
 #: Bytes asked of the stream per read: large reads, few Python-level steps per megabyte.
 CHUNK = 1 << 20
@@ -52,8 +52,26 @@ def parse(raw: bytes) -> Record | None:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
+    return _record(raw, obj) if isinstance(obj, dict) else None
+
+
+def signal_of(raw: bytes) -> str | None:
+    """Only the signal name of a line, as :func:`parse` would read it (None when parse gives None);
+    cheaper, for filters that look at nothing else."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
     if not isinstance(obj, dict):
         return None
+    if _profiles.detect(obj) == "otel":  # the only profile that keeps the name elsewhere
+        record = _record(raw, obj)
+        return None if record is None else record.signal
+    signal = obj.get("signal")
+    return signal if isinstance(signal, str) and signal else None
+
+
+def _record(raw: bytes, obj: dict[str, Any]) -> Record | None:
     when, level, signal, message, raw_fields = _profiles.normalize(obj)
     if not isinstance(signal, str) or not signal:
         return None
@@ -108,7 +126,7 @@ def read_lines(stream: BinaryIO) -> Iterator[bytes]:
     return iter_lines(stream)
 
 
-def iter_lines(stream: BinaryIO, *, contains: bytes | None = None, chunk: int = CHUNK) -> Iterator[bytes]:
+def iter_lines(stream: BinaryIO, *, contains: bytes | None = None, chunk: int | None = None) -> Iterator[bytes]:
     """The non-empty lines of ``stream`` without ``\\n`` / ``\\r\\n``, read in large binary chunks.
 
     With ``contains``, only the lines holding those bytes are yielded: the chunk is searched for them and
@@ -117,9 +135,10 @@ def iter_lines(stream: BinaryIO, *, contains: bytes | None = None, chunk: int = 
     than when a whole chunk is full.
     """
     read = getattr(stream, "read1", None) or stream.read
+    size = CHUNK if chunk is None else chunk
     partial = b""
     while True:
-        data = read(chunk)
+        data = read(size)
         if not data:
             break
         end = data.rfind(b"\n")

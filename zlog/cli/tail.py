@@ -13,7 +13,7 @@ import orjson
 from zlog import _pretty
 from zlog.cli._filters import Query, parse_condition, parse_when
 from zlog.cli._follow import follow
-from zlog.cli._read import InputError, Record, iter_lines, open_inputs, parse
+from zlog.cli._read import InputError, Record, iter_lines, open_inputs, parse, signal_of
 from zlog.sinks.console import use_color
 
 EXAMPLES = """examples:
@@ -140,32 +140,44 @@ def run(args: argparse.Namespace) -> int:
     fmt = args.format or ("pretty" if out.isatty() else "json")
     color = fmt == "pretty" and (args.color == "always" or (args.color == "auto" and use_color(out)))
     render = _renderer(fmt, color)
-    emit_lines(_lines(args, query.literal_signal()), query, render, lambda raw: _unparsed(fmt, raw), out.write, out.flush,
-               args.limit, flush_each=args.follow or out.isatty())
+    lines = _lines(args, query.literal_signal())
+    emit_lines(lines, query, render, lambda raw: _unparsed(fmt, raw), out.write, out.flush, args.limit,
+               flush_each=args.follow or out.isatty(), raw=fmt == "json")
     return 0
 
 
 def emit_lines(lines: Iterable[bytes], query: Query, render: Callable[[Record], bytes],
                unparsed: Callable[[bytes], bytes], write: Callable[[bytes], object], flush: Callable[[], object],
-               limit: int | None, *, flush_each: bool) -> int:
-    """Filter and write; returns how many events matched. Writes in batches unless ``flush_each``."""
+               limit: int | None, *, flush_each: bool, raw: bool = False) -> int:
+    """Filter and write; returns how many events matched. Writes in batches unless ``flush_each``.
+
+    ``raw`` says that ``render`` gives the line itself back (``--format json``): a query on signals alone
+    then only reads each line's signal instead of building the whole record."""
     literal = query.literal_signal()
     filtering = query.filters
+    signal_only = raw and query.signal_only
     pending: list[bytes] = []
     matched = 0
-    for raw in lines:
-        if literal is not None and literal not in raw:
+    for line in lines:
+        if literal is not None and literal not in line:
             continue  # cannot be that signal: skip the parse
-        record = parse(raw)
-        if record is None:
-            if filtering:
-                continue
-            pending.append(unparsed(raw))
-        elif filtering and not query.matches(record):
-            continue
-        else:
-            pending.append(render(record))
+        if signal_only:
+            name = signal_of(line)
+            if name is None or not query.signal_matches(name):
+                continue  # not zlog JSON (skipped, as a filter is given) or another signal
+            pending.append(line)
             matched += 1
+        else:
+            record = parse(line)
+            if record is None:
+                if filtering:
+                    continue
+                pending.append(unparsed(line))
+            elif filtering and not query.matches(record):
+                continue
+            else:
+                pending.append(render(record))
+                matched += 1
         if flush_each or len(pending) >= _FLUSH_EVERY:
             write(b"\n".join(pending) + b"\n")
             pending.clear()

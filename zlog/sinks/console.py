@@ -41,16 +41,26 @@ class ConsoleSink:
         self.name = name
         self._clock = _encode.Clock()
         self._lock = threading.Lock()
+        flush = getattr(self.stream, "flush", None)
+        self._flush = flush if callable(flush) else None
 
     def handle(self, event: Event) -> None:
         name, message, ns, fields, level = event
         line = _pretty.render(self._clock.stamp(ns), level, name, message, fields, color=self.color) + "\n"
         with self._lock:
             self.stream.write(line)
-            self.stream.flush()
+            if self._flush is not None:
+                self._flush()
 
     def flush(self) -> None:
-        self.stream.flush()
+        """Flush the stream (every line is flushed as it is written anyway)."""
+        flush = getattr(self.stream, "flush", None)
+        if callable(flush):
+            flush()
+
+    def close(self) -> None:
+        """Flush; the stream stays open (zlog never closes a stream it did not open)."""
+        self.flush()
 
     def __repr__(self) -> str:
         return f"<ConsoleSink {self.name!r} color={self.color}>"
