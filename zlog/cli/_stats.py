@@ -1,4 +1,9 @@
-"""What ``zlog stats`` computes: one pass over the records, then a plain dict summary."""
+"""What ``zlog stats`` computes: one pass over the records, then a plain dict summary.
+
+Memory is bounded except for the durations (kept per job type for exact percentiles): counters are
+per signal, level, worker and minute, and the error counters are pruned to their most frequent keys
+when a log holds more than ``MAX_ERROR_KEYS`` distinct errors (``errors_exact`` is then false).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import fnmatch
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from zlog.cli._read import Record
@@ -15,6 +21,8 @@ __all__ = ["Stats", "percentile"]
 DURATION_FIELDS = ("duration_seconds", "duration_ms", "duration")
 UTILIZATION_SIGNALS = ("WORKER_HEARTBEAT", "WORKER_BUSY", "WORKER_IDLE")
 TOP = 10
+#: Distinct (type, message) pairs kept before the rarest are pruned; error messages are cut to 200 chars.
+MAX_ERROR_KEYS = 10_000
 
 
 def percentile(sorted_values: list[float], p: float) -> float:
@@ -39,6 +47,23 @@ def _histogram(values: list[float], bins: int = 12) -> list[dict[str, float]]:
         counts[min(bins - 1, int((math.log10(v) - low) / step))] += 1
     return [{"low": 10 ** (low + i * step), "high": 10 ** (low + (i + 1) * step), "count": c}
             for i, c in enumerate(counts)]
+
+
+def _iso(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _bounded_add(counter: Counter[Any], key: Any, limit: int) -> bool:
+    """Count ``key``; past ``limit`` distinct keys keep the ``limit // 2`` most frequent. True if pruned."""
+    counter[key] += 1
+    if len(counter) <= limit:
+        return False
+    kept = counter.most_common(limit // 2)
+    counter.clear()
+    counter.update(dict(kept))
+    return True
 
 
 def _matches(name: str, patterns: tuple[str, ...]) -> bool:
@@ -67,10 +92,16 @@ class Stats:
     last: float | None = None
     durations: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: Counter[tuple[str, str]] = field(default_factory=Counter)
-    utilization: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    error_types: Counter[str] = field(default_factory=Counter)
+    error_events: int = 0
+    errors_exact: bool = True
+    #: per worker: [sum of active / concurrency, samples]
+    utilization: dict[str, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0.0, 0]))
+    worker_events: int = 0
     minutes: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
-    detected_field: str | None = None
+    duration_fields: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)
+    outcome_of: dict[str, str | None] = field(default_factory=dict)
 
     def add_unparsed(self) -> None:
         self.skipped += 1
@@ -86,37 +117,57 @@ class Stats:
             self.last = when if self.last is None else max(self.last, when)
             self.minutes[signal][int(when // 60)] += 1
         fields = record.fields
-        if _matches(signal, self.completed):
-            self.outcomes["completed"] += 1
-            self._duration(fields)
-        elif _matches(signal, self.abandoned):
-            self.outcomes["abandoned"] += 1
-        elif _matches(signal, self.failed):
-            self.outcomes["failed"] += 1
+        outcome = self._outcome(signal)
+        if outcome is not None:
+            self.outcomes[outcome] += 1
+            if outcome == "completed":
+                self._duration(fields)
         error = fields.get("error")
-        if error is not None:
-            if isinstance(error, dict):
-                kind, text = str(error.get("type") or "?"), str(error.get("message") or "")
-            else:
-                kind, text = "-", str(error)
-            self.errors[(kind, text[:200])] += 1
+        if error is not None and error != "":
+            self._error(error)
         if signal in UTILIZATION_SIGNALS:
+            self.worker_events += 1
             worker = fields.get("worker_id")
             active = _number(fields.get("active_jobs"))
             limit = _number(fields.get("concurrency_limit", fields.get("concurrency")))
             if worker is not None and active is not None and limit:
-                self.utilization[str(worker)].append(active / limit)
+                sample = self.utilization[str(worker)]
+                sample[0] += active / limit
+                sample[1] += 1
+
+    def _outcome(self, signal: str) -> str | None:
+        """``completed``, ``abandoned``, ``failed`` (first match, in that order) or None; cached per signal."""
+        try:
+            return self.outcome_of[signal]
+        except KeyError:
+            pass
+        outcome = next((name for name, patterns in (("completed", self.completed), ("abandoned", self.abandoned),
+                                                    ("failed", self.failed)) if _matches(signal, patterns)), None)
+        if len(self.outcome_of) < 10_000:  # a log with endless distinct signal names stays bounded
+            self.outcome_of[signal] = outcome
+        return outcome
+
+    def _error(self, error: Any) -> None:
+        if isinstance(error, dict):
+            kind, text = str(error.get("type") or "?"), str(error.get("message") or "")
+        else:
+            kind, text = "-", str(error)
+        self.error_events += 1
+        pruned = _bounded_add(self.errors, (kind, text[:200]), MAX_ERROR_KEYS)
+        pruned = _bounded_add(self.error_types, kind, MAX_ERROR_KEYS) or pruned
+        self.errors_exact = self.errors_exact and not pruned
 
     def _duration(self, fields: dict[str, Any]) -> None:
-        name = self.duration_field or self.detected_field
-        if name is None:
+        if self.duration_field is not None:
+            name: str | None = self.duration_field
+        else:  # per event: the first of the known names that it carries
             name = next((f for f in DURATION_FIELDS if f in fields), None)
-            if name is None:
-                return
-            self.detected_field = name
+        if name is None:
+            return
         value = _number(fields.get(name))
         if value is None:
             return
+        self.duration_fields[name] += 1
         seconds = value / 1000 if name.endswith("_ms") else value
         self.durations[str(fields.get("job_type", "-"))].append(seconds)
 
@@ -131,15 +182,18 @@ class Stats:
             values.sort()
             durations[job_type] = {"count": len(values), "p50": percentile(values, 50),
                                    "p95": percentile(values, 95), "p99": percentile(values, 99),
-                                   "max": values[-1], "mean": sum(values) / len(values)}
-        workers = {w: sum(v) / len(v) for w, v in sorted(self.utilization.items())}
+                                   "min": values[0], "max": values[-1], "mean": sum(values) / len(values)}
+        workers = {w: total / n for w, (total, n) in sorted(self.utilization.items())}
         histogram = _histogram([x for v in self.durations.values() for x in v])
-        all_samples = [x for v in self.utilization.values() for x in v]
+        samples = sum(int(n) for _, n in self.utilization.values())
+        sample_sum = sum(total for total, _ in self.utilization.values())
         return {
             "events": self.events,
             "skipped_lines": self.skipped,
             "first": self.first,
             "last": self.last,
+            "first_time": _iso(self.first),
+            "last_time": _iso(self.last),
             "span_seconds": span,
             "events_per_second": self.events / rate_span if rate_span else None,
             "signals": {s: {"count": n, "per_second": n / rate_span if rate_span else None}
@@ -148,12 +202,15 @@ class Stats:
             "jobs": {"completed": completed, "failed_attempts": failed, "abandoned": abandoned,
                      "success_ratio": completed / finished if finished else None,
                      "attempt_failure_ratio": failed / attempts if attempts else None},
-            "duration_field": self.duration_field or self.detected_field,
+            "duration_field": ", ".join(self.duration_fields) or self.duration_field,
             "durations_seconds": durations,
             "duration_histogram": histogram,
+            "error_events": self.error_events,
+            "errors_exact": self.errors_exact,
             "top_errors": [{"type": k, "message": m, "count": n} for (k, m), n in self.errors.most_common(TOP)],
-            "utilization": {"workers": workers,
-                            "overall": sum(all_samples) / len(all_samples) if all_samples else None},
+            "top_error_types": [{"type": k, "count": n} for k, n in self.error_types.most_common(TOP)],
+            "utilization": {"workers": workers, "overall": sample_sum / samples if samples else None,
+                            "samples": samples, "worker_events": self.worker_events},
             "timeline": {s: {str(minute * 60): n for minute, n in sorted(c.items())}
                          for s, c in self.minutes.items()},
         }

@@ -22,8 +22,10 @@ EXAMPLES = """examples:
   zlog stats app.log --duration-field took_ms --completed 'TASK_DONE' --failed 'TASK_ERROR'
 
 success ratio = completed / (completed + abandoned) jobs; attempt failure ratio = failed attempts /
-(completed + failed attempts). Percentiles are nearest-rank. Lines that are not zlog JSON are counted
-as skipped. exit codes: 0 ok, 2 usage error or missing file, 130 interrupted"""
+(completed + failed attempts). Outcome patterns are globs, repeatable. Durations: per completion event
+the first of duration_seconds, duration_ms (/1000), duration; a --duration-field ending in _ms is /1000.
+Percentiles are nearest-rank. Lines that are not zlog JSON are counted as skipped.
+Reference: docs/cli/stats.md. exit codes: 0 ok, 2 usage error or missing file, 130 interrupted"""
 
 
 def register(commands: Any) -> None:
@@ -97,6 +99,15 @@ def _num(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
+def _rate(value: float | None) -> str:
+    """A rate with three significant digits below 1/s (``0.0000556``), two decimals above."""
+    if value is None:
+        return "-"
+    if value >= 1 or value <= 0:
+        return f"{value:.2f}"
+    return f"{value:.{2 - math.floor(math.log10(value))}f}"
+
+
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
@@ -116,29 +127,45 @@ def text(s: dict[str, Any]) -> str:
         note = f" ({s['skipped_lines']} lines were not zlog JSON)" if s["skipped_lines"] else ""
         return f"no events{note}\n"
     out = [f"{s['events']} events from {_time(s['first'])} to {_time(s['last'])} "
-           f"({_num(s['span_seconds'], 1)} s, {_num(s['events_per_second'], 1)} events/s)"
+           f"({_num(s['span_seconds'], 3)} s, {_rate(s['events_per_second'])} events/s)"
            + (f"; {s['skipped_lines']} lines skipped (not zlog JSON)" if s["skipped_lines"] else ""), "",
            "signals"]
     out += _table(["signal", "count", "per s"],
-                  [[k, str(v["count"]), _num(v["per_second"], 2)] for k, v in s["signals"].items()])
+                  [[k, str(v["count"]), _rate(v["per_second"])] for k, v in s["signals"].items()])
     jobs = s["jobs"]
     out += ["", f"jobs: {jobs['completed']} completed, {jobs['abandoned']} abandoned, "
                 f"{jobs['failed_attempts']} failed attempts; success ratio {_pct(jobs['success_ratio'])}, "
                 f"attempt failure ratio {_pct(jobs['attempt_failure_ratio'])}"]
     if s["durations_seconds"]:
         out += ["", f"durations (seconds, from {s['duration_field']}; nearest-rank percentiles)"]
-        out += _table(["job type", "count", "p50", "p95", "p99", "max"],
-                      [[k, str(v["count"]), *(_num(v[p], 4) for p in ("p50", "p95", "p99", "max"))]
+        out += _table(["job type", "count", "p50", "p95", "p99", "max", "mean"],
+                      [[k, str(v["count"]), *(_num(v[p], 4) for p in ("p50", "p95", "p99", "max", "mean"))]
                        for k, v in s["durations_seconds"].items()])
+    elif jobs["completed"]:
+        out += ["", "durations: no completion event carried " + (s["duration_field"] or "duration_seconds, "
+                                                                  "duration_ms or duration")]
     if s["top_errors"]:
-        out += ["", "top errors"]
+        approx = "" if s["errors_exact"] else " (approximate: too many distinct errors to count them all)"
+        out += ["", f"top error types ({s['error_events']} events with an error){approx}"]
+        out += _table(["type", "count"], [[e["type"], str(e["count"])] for e in s["top_error_types"]])
+        out += ["", "top errors (type and message)"]
         out += _table(["type", "count", "message"], [[e["type"], str(e["count"]), e["message"][:80]]
                                                       for e in s["top_errors"]])
-    workers = s["utilization"]["workers"]
-    if workers:
-        out += ["", f"worker utilization (active / concurrency, mean): overall {_pct(s['utilization']['overall'])}"]
-        busiest = sorted(workers.items(), key=lambda wu: -wu[1])
-        out += _table(["worker", "utilization"], [[w, _pct(u)] for w, u in busiest[:_SHOWN]])
-        if len(busiest) > _SHOWN:
-            out.append(f"  ... {len(busiest) - _SHOWN} more workers (--json lists them all)")
+    out += _utilization(s["utilization"])
     return "\n".join(out) + "\n"
+
+
+def _utilization(u: dict[str, Any]) -> list[str]:
+    workers: dict[str, float] = u["workers"]
+    if not workers:
+        if not u["worker_events"]:
+            return []
+        return ["", f"worker utilization: {u['worker_events']} worker events, none with worker_id, active_jobs "
+                    "and concurrency_limit (or concurrency)"]
+    out = ["", f"worker utilization (mean of active_jobs / concurrency over {u['samples']} samples): "
+               f"overall {_pct(u['overall'])}"]
+    busiest = sorted(workers.items(), key=lambda wu: -wu[1])
+    out += _table(["worker", "utilization"], [[w, _pct(r)] for w, r in busiest[:_SHOWN]])
+    if len(busiest) > _SHOWN:
+        out.append(f"  ... {len(busiest) - _SHOWN} more workers (--json lists them all)")
+    return out
