@@ -119,7 +119,7 @@ class Analysis:
         if event.signal in ("JOB_COMPLETED", "JOB_FAILED"):
             self.outcomes[event.signal] += 1
             self.durations.append(fields["duration_seconds"])
-        if "error" in fields:
+        if event.signal in ("JOB_FAILED", "WORKER_ERROR"):  # not zlog's own ZLOG_SINK_ERROR reports
             self.errors[type(fields["error"]).__name__] += 1
         if "active_jobs" in fields and "concurrency_limit" in fields:
             self.busy[fields["worker_id"]].append(fields["active_jobs"] / fields["concurrency_limit"])
@@ -127,7 +127,7 @@ class Analysis:
     def summary(self) -> str:
         done, failed = self.outcomes["JOB_COMPLETED"], self.outcomes["JOB_FAILED"]
         seconds = max((self.last_ns - (self.first_ns or 0)) / 1e9, 1e-9)
-        average = sum(self.durations) / len(self.durations) if self.durations else 0.0
+        average = _mean(self.durations)
         lines = [f"performance: {done + failed} attempts, success rate {done / max(done + failed, 1):.1%}, "
                  f"average duration {average:.3f} s, throughput {done / seconds:.0f} jobs/s",
                  "error patterns: " + ", ".join(f"{name} x{n}" for name, n in self.errors.most_common(3)),

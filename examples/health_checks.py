@@ -11,6 +11,7 @@ serves) after each step on stdout, one JSON object per line.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
@@ -47,7 +48,8 @@ class Clock:
         return self.now
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description="Walk a job system through health scenarios on a fake clock.").parse_args(argv)
     clock = Clock()
     health = zlog.HealthSink(heartbeat_timeout=30, backlog=(100, 1000), failure_rate=(0.1, 0.25), min_events=20,
                              clock=clock)

@@ -3,8 +3,9 @@
 A simulated job system emits signals; a MetricsSink turns them into the metrics a dashboard and the
 alert rules in ``examples/prometheus/alert_rules.yml`` use: submission, completion and failure counters
 (rates come from PromQL's ``rate()``), a processing-time histogram, queue depth by priority and worker
-utilization. A HealthSink serves ``/health`` on the same port. ``examples/prometheus/prometheus.yml``
-scrapes it and loads the rules. Needs ``pip install 'zlog[prometheus]'``.
+utilization. ``health.serve_health(port, metrics=metrics)`` serves ``/metrics`` and the HealthSink's
+``/health`` on one port, 127.0.0.1 only (``metrics.serve_metrics(port)`` alone serves just ``/metrics``).
+``examples/prometheus/prometheus.yml`` scrapes it and loads the rules. Needs ``pip install 'zlog[prometheus]'``.
 
     python examples/prometheus_alerting.py                      # simulate, print /metrics and /health
     python examples/prometheus_alerting.py --port 9464 --serve-seconds 600
@@ -103,11 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     simulate(router, args.jobs, args.seed)
 
     if args.serve_seconds <= 0:
-        from prometheus_client import generate_latest
+        from prometheus_client import CollectorRegistry, generate_latest
 
-        from zlog.sinks._prometheus import registry_for
-
-        sys.stdout.write(generate_latest(registry_for(metrics)).decode())
+        registry = CollectorRegistry(auto_describe=False)  # the text Prometheus would scrape from /metrics
+        registry.register(metrics.collector())
+        sys.stdout.write(generate_latest(registry).decode())
         print(json.dumps(health.status()))
         return 0
     server = health.serve_health(args.port, metrics=metrics)
