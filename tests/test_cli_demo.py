@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,32 @@ def test_the_demo_output_feeds_zlog_tail() -> None:
     tail = subprocess.run([str(ZLOG), "tail", "-", "--signal", "JOB_QUEUED", "--format", "json"],
                           input=done.stdout, capture_output=True, text=True, timeout=60)
     assert tail.returncode == 0 and len(tail.stdout.splitlines()) == 10
+
+
+def test_ctrl_c_stops_the_workers_and_exits_130_quietly(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    with out.open("w") as stdout:
+        proc = subprocess.Popen([str(ZLOG), "demo", "--jobs", "20000", "--workers", "3"], stdout=stdout,
+                                stderr=subprocess.PIPE, text=True)
+        assert proc.stderr is not None
+        first = proc.stderr.readline()  # the backlog alert: the jobs are queued, the workers are starting
+        assert "QueueBacklog" in first
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        rest = proc.stderr.read()
+        assert proc.wait(timeout=60) == 130
+    assert "Traceback" not in rest and "jobs:" not in rest
+    names = [json.loads(x)["signal"] for x in out.read_text().splitlines()]
+    assert names.count("WORKER_STARTED") == names.count("WORKER_STOPPED") == 3
+    assert names.count("JOB_COMPLETED") < 20000
+
+
+def test_a_reader_that_leaves_stops_the_demo_quietly() -> None:
+    proc = subprocess.Popen([str(ZLOG), "demo", "--jobs", "20000"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert json.loads(proc.stdout.readline())["signal"] == "JOB_QUEUED"
+    proc.stdout.close()  # `zlog demo | head -1`
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err and "jobs:" not in err

@@ -159,7 +159,7 @@ class JobSystem:
         self.failure_rate = failure_rate
         self.pending = 0  # jobs not yet completed or abandoned
         self.lock = threading.Lock()
-        self.done = threading.Event()
+        self.done = threading.Event()  # set when every job has ended, or to stop the workers early
 
     def submit(self, job: Job, priority: int = 0) -> None:
         with self.lock:
@@ -221,7 +221,8 @@ class JobSystem:
         if size > BACKLOG_THRESHOLD:
             zlog.emit(QUEUE_BACKLOG, "Queue backlog above threshold", queue_size=size, threshold=BACKLOG_THRESHOLD)
 
-    def run(self, jobs: int) -> None:
+    def run(self, jobs: int, stop_early: Callable[[], bool] = lambda: False) -> None:
+        """Queue ``jobs`` jobs and work until each has ended (or ``stop_early()`` says so, or Ctrl-C)."""
         rng = random.Random(self.seed)
         for n in range(jobs):
             self.submit(Job(f"job-{n:04d}", rng.choice(JOB_TYPES)), priority=rng.randint(0, 9))
@@ -232,10 +233,13 @@ class JobSystem:
                    for i in range(self.workers)]
         for thread in threads:
             thread.start()
-        while not self.done.wait(0.05):
-            self.health_check()
-        for thread in threads:
-            thread.join()
+        try:
+            while not self.done.wait(0.05) and not stop_early():
+                self.health_check()
+        finally:  # also on Ctrl-C: each worker finishes its current attempt, says it stopped, and ends
+            self.done.set()
+            for thread in threads:
+                thread.join()
         self.health_check()
 
 
@@ -271,9 +275,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--audit", metavar="PATH", help="audit log file (default: a temporary one, removed after)")
 
 
-def wire_sinks(audit_path: str) -> tuple[zlog.MetricsSink, zlog.AlertSink, zlog.AuditSink, zlog.HealthSink]:
+class StdoutLines(zlog.JSONSink):
+    """JSON lines on stdout, buffered; notices when the reader has gone (``zlog demo | head``)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stdout, buffered=True)
+        self.reader_gone = threading.Event()
+        write_line = self.handle
+
+        def handle(event: zlog.Event) -> None:
+            if not self.reader_gone.is_set():
+                try:
+                    write_line(event)
+                except BrokenPipeError:
+                    self.reader_gone.set()
+
+        self.handle = handle
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except BrokenPipeError:
+            self.reader_gone.set()
+
+
+def wire_sinks(
+    stdout: StdoutLines, audit_path: str
+) -> tuple[zlog.MetricsSink, zlog.AlertSink, zlog.AuditSink, zlog.HealthSink]:
     """Route every signal to stdout and the job-system sinks to the signals they watch."""
-    zlog.route_all(zlog.JSONSink(sys.stdout, buffered=True))
+    zlog.route_all(stdout)
     metrics = zlog.MetricsSink(declare=[JOB_COMPLETED, JOB_FAILED, JOB_ABANDONED, QUEUE_HEALTH_CHECK])
     metrics.counter("zlog_jobs_failed_total", JOB_FAILED, labels=["job_type"], help="Failed job attempts.")
     metrics.counter("zlog_jobs_abandoned_total", JOB_ABANDONED, labels=["job_type"], help="Abandoned jobs.")
@@ -305,25 +335,26 @@ def wire_sinks(audit_path: str) -> tuple[zlog.MetricsSink, zlog.AlertSink, zlog.
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the job system with every sink wired; the summary goes to stderr."""
+    """Run the job system with every sink wired; the summary goes to stderr.
+
+    Raises BrokenPipeError when stdout's reader went away (the job system stops early then)."""
     with tempfile.TemporaryDirectory(prefix="zlog-demo-") as folder:
         audit_path = args.audit or os.path.join(folder, "audit.log")
-        metrics, alerts, audit, health = wire_sinks(audit_path)
+        stdout = StdoutLines()
+        metrics, alerts, _audit, health = wire_sinks(stdout, audit_path)
         try:
-            JobSystem(args.workers, args.seed, args.failure_rate).run(args.jobs)
-            zlog.flush(timeout=10)
-        finally:
-            audit.close()
-            alerts.close(timeout=5)
+            JobSystem(args.workers, args.seed, args.failure_rate).run(args.jobs, stop_early=stdout.reader_gone.is_set)
+        finally:  # flush and close every sink (the audit log, pending alerts, stdout); also on Ctrl-C
+            zlog.close(timeout=5)
+        if stdout.reader_gone.is_set():
+            raise BrokenPipeError("stdout was closed by its reader")
         events = metrics.snapshot()["events"]
-        verified = verify(audit_path)
         print(
             f"{args.jobs} jobs: {events['JOB_COMPLETED']} completed, {events['JOB_ABANDONED']} abandoned, "
             f"{events['JOB_FAILED']} failed attempts; alerts fired: {alerts.fired}; "
-            f"audit: {verified.summary()}; health: {health.status()['status']}",
+            f"audit: {verify(audit_path).summary()}; health: {health.status()['status']}",
             file=sys.stderr,
         )
-        zlog.close(timeout=5)
     return 0
 
 
@@ -331,10 +362,14 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m zlog.demo``: the same as ``zlog demo``."""
     parser = argparse.ArgumentParser(description="Run a simulated job system that logs with zlog.")
     add_arguments(parser)
+    args = parser.parse_args(argv)
     try:
-        return run(parser.parse_args(argv))
-    except KeyboardInterrupt:
+        return run(args)
+    except KeyboardInterrupt:  # the workers have stopped; exit quietly
         return 130
+    except BrokenPipeError:  # `... | head`: the reader left; stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

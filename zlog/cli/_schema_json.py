@@ -1,9 +1,15 @@
-"""JSON Schema (draft 2020-12) of the line zlog writes for a typed signal, for shipper-side validation."""
+"""JSON Schema (draft 2020-12) of the lines zlog writes for typed signals, for shipper-side validation.
+
+``document(signals)`` is ``{"$schema": DIALECT, "$defs": {NAME: schema_for(signal), ...},
+"oneOf": [{"$ref": "#/$defs/NAME"}, ...]}``; docs/cli/signals.md describes each signal's schema."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime
 import enum
+import inspect
 import types
 import typing
 import uuid
@@ -12,14 +18,20 @@ from decimal import Decimal
 from pathlib import PurePath
 from typing import Any, Literal, get_args, get_origin
 
+import orjson
+
+from zlog import _encode
 from zlog._encode import FIELD_PREFIX, RESERVED
+from zlog._schema import Field
 from zlog.signals import Signal
 
-__all__ = ["DIALECT", "document", "schema_for", "type_name"]
+__all__ = ["DIALECT", "default_of", "document", "has_default", "json_default", "json_type", "schema_for", "type_name"]
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
-_EXCEPTION = {"type": "object", "properties": {"type": {"type": "string"}, "message": {"type": "string"},
-                                               "stack_trace": {"type": "string"}}}
+_EXCEPTION = {"type": "object", "required": ["type", "message", "stack_trace"],
+              "properties": {"type": {"type": "string"}, "message": {"type": "string"},
+                             "stack_trace": {"type": "string"}}}
+_NO_DEFAULT = object()
 
 
 def json_type(hint: object) -> dict[str, Any]:
@@ -29,35 +41,72 @@ def json_type(hint: object) -> dict[str, Any]:
     if hint is None or hint is type(None):
         return {"type": "null"}
     origin = get_origin(hint)
+    args = get_args(hint)
     if origin is typing.Union or origin is types.UnionType:
-        options = [json_type(arg) for arg in get_args(hint)]
+        options = [json_type(arg) for arg in args]
         return {} if any(o == {} for o in options) else {"anyOf": options}
     if origin is Literal:
-        return {"enum": [a.value if isinstance(a, enum.Enum) else a for a in get_args(hint)]}
+        return {"enum": [a.value if isinstance(a, enum.Enum) else a for a in args]}
     if origin is typing.Annotated:
-        return json_type(get_args(hint)[0])
+        return json_type(args[0])
+    supertype = getattr(hint, "__supertype__", None)  # typing.NewType
+    if supertype is not None:
+        return json_type(supertype)
     target = origin if isinstance(origin, type) else hint
     if not isinstance(target, type):
         return {}
+    if issubclass(target, enum.Enum):  # written as its value
+        return {"enum": [member.value for member in target]}
     if issubclass(target, bool):
         return {"type": "boolean"}
     if issubclass(target, int):
         return {"type": "integer"}
-    if issubclass(target, float):
-        return {"type": "number"}
+    if issubclass(target, float):  # NaN and the infinities are written as null
+        return {"type": ["number", "null"]}
     if issubclass(target, datetime.datetime):
         return {"type": "string", "format": "date-time"}
     if issubclass(target, datetime.timedelta):
         return {"type": "number"}
-    if issubclass(target, (str, uuid.UUID, PurePath, Decimal, datetime.date, datetime.time)):
+    if issubclass(target, datetime.date):
+        return {"type": "string", "format": "date"}
+    if issubclass(target, (str, bytes, bytearray, uuid.UUID, PurePath, Decimal, datetime.time)):
         return {"type": "string"}
     if issubclass(target, BaseException):
-        return dict(_EXCEPTION)
-    if issubclass(target, (Mapping, dict)):
-        return {"type": "object"}
-    if issubclass(target, (list, tuple, set, frozenset, Sequence)) and not issubclass(target, (str, bytes)):
-        return {"type": "array"}
+        return copy.deepcopy(_EXCEPTION)
+    if issubclass(target, Mapping) or dataclasses.is_dataclass(target):
+        values = json_type(args[1]) if len(args) == 2 else {}
+        return {"type": "object", "additionalProperties": values} if values else {"type": "object"}
+    if issubclass(target, (Sequence, set, frozenset)):
+        items = json_type(args[0]) if len(args) == 1 or (len(args) == 2 and args[1] is Ellipsis) else {}
+        return {"type": "array", "items": items} if items else {"type": "array"}
     return {}
+
+
+def default_of(spec: Field) -> object:
+    """The default value of an optional field (``_NO_DEFAULT`` when it cannot be found)."""
+    owner = getattr(spec, "_owner", None)  # the @zlog.signal stub the field was read from
+    try:
+        parameter = inspect.signature(owner).parameters[spec.name] if owner is not None else None
+    except (TypeError, ValueError, KeyError):
+        return _NO_DEFAULT
+    if parameter is None or parameter.default is inspect.Parameter.empty:
+        return _NO_DEFAULT
+    return parameter.default
+
+
+def has_default(spec: Field) -> bool:
+    return not spec.required and default_of(spec) is not _NO_DEFAULT
+
+
+def json_default(spec: Field) -> object:
+    """The default as JSON (the way zlog would write it), or ``_NO_DEFAULT``."""
+    value = default_of(spec)
+    if value is _NO_DEFAULT:
+        return value
+    try:
+        return orjson.loads(_encode.dumps({"v": value}))["v"]
+    except Exception:
+        return _NO_DEFAULT
 
 
 def type_name(hint: object) -> str:
@@ -81,6 +130,9 @@ def schema_for(sig: Signal[...]) -> dict[str, Any]:
     for name, spec in (sig.fields or {}).items():
         key = FIELD_PREFIX + name if name in RESERVED else name
         properties[key] = json_type(spec.type)
+        default = json_default(spec) if not spec.required else _NO_DEFAULT
+        if default is not _NO_DEFAULT:
+            properties[key] = {**properties[key], "default": default}
         if spec.required:
             required.append(key)
     schema: dict[str, Any] = {"type": "object", "properties": properties, "required": required}
@@ -91,8 +143,9 @@ def schema_for(sig: Signal[...]) -> dict[str, Any]:
 
 def document(signals: Sequence[Signal[...]]) -> dict[str, Any]:
     """One schema accepting a line of any of ``signals``; each signal's schema is under ``$defs``."""
-    return {
-        "$schema": DIALECT,
-        "$defs": {sig.name: schema_for(sig) for sig in signals},
-        "oneOf": [{"$ref": f"#/$defs/{sig.name}"} for sig in signals],
-    }
+    doc: dict[str, Any] = {"$schema": DIALECT, "$defs": {sig.name: schema_for(sig) for sig in signals}}
+    if signals:
+        doc["oneOf"] = [{"$ref": f"#/$defs/{sig.name}"} for sig in signals]
+    else:  # an empty oneOf is not valid JSON Schema; no signal, no valid line
+        doc["not"] = {}
+    return doc

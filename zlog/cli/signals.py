@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from zlog.cli._read import InputError
-from zlog.cli._schema_json import document, json_type, type_name
+from zlog.cli._schema_json import _NO_DEFAULT, default_of, document, has_default, json_default, json_type, type_name
 from zlog.signals import Signal
 
 EXAMPLES = """examples:
@@ -39,7 +39,7 @@ def register(commands: Any) -> None:
 
 def load(target: str) -> Any:
     """Import ``target`` (a dotted name or a .py path); InputError with the reason when it fails."""
-    if target.endswith(".py") or os.sep in target:
+    if target.endswith(".py") or os.sep in target or (os.altsep and os.altsep in target):
         if not os.path.isfile(target):
             raise InputError(f"{target}: no such file")
         name = os.path.splitext(os.path.basename(target))[0]
@@ -47,19 +47,28 @@ def load(target: str) -> Any:
         if spec is None or spec.loader is None:
             raise InputError(f"{target}: cannot be imported as a module")
         module = importlib.util.module_from_spec(spec)
-        sys.modules.setdefault(name, module)
-        loader = spec.loader
+        folder = os.path.dirname(os.path.abspath(target))
+        if folder not in sys.path:  # as `python path/to/file.py` does: its siblings are importable
+            sys.path.insert(0, folder)
+        ours = sys.modules.setdefault(name, module) is module
         try:
-            loader.exec_module(module)
-        except Exception as exc:
-            raise InputError(f"{target}: importing it failed: {type(exc).__name__}: {exc}") from None
+            spec.loader.exec_module(module)
+        except (Exception, SystemExit) as exc:
+            if ours:
+                del sys.modules[name]
+            raise InputError(f"{target}: importing it failed: {_reason(exc)}") from None
         return module
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
         return importlib.import_module(target)
-    except Exception as exc:
-        raise InputError(f"{target}: cannot import: {type(exc).__name__}: {exc}") from None
+    except (Exception, SystemExit) as exc:
+        raise InputError(f"{target}: cannot import: {_reason(exc)}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def declared(module: Any) -> list[Signal[...]]:
@@ -72,12 +81,35 @@ def declared(module: Any) -> list[Signal[...]]:
 
 
 def describe(sig: Signal[...]) -> dict[str, Any]:
-    fields = [
-        {"name": name, "type": type_name(spec.type), "required": spec.required, "json": json_type(spec.type)}
-        for name, spec in (sig.fields or {}).items()
-    ]
-    return {"signal": sig.name, "level": sig.level, "doc": (sig.doc or "").strip().splitlines()[0] if sig.doc else "",
+    """What ``--json`` writes for one signal."""
+    fields = []
+    for name, spec in (sig.fields or {}).items():
+        field = {"name": name, "type": type_name(spec.type), "required": spec.required, "json": json_type(spec.type)}
+        default = json_default(spec)
+        if not spec.required and default is not _NO_DEFAULT:
+            field["default"] = default
+        fields.append(field)
+    doc = (sig.doc or "").strip()
+    return {"signal": sig.name, "level": sig.level, "doc": doc.splitlines()[0] if doc else "",
             "typed": sig.fields is not None, "fields": fields}
+
+
+def text(signals: list[Signal[...]]) -> str:
+    """Aligned text: a line per signal (name, level, first doc line), then a line per field."""
+    width = max(len(sig.name) for sig in signals)
+    lines = []
+    for sig in signals:
+        info = describe(sig)
+        head = f"{sig.name:<{width}}  {sig.level or '-':<5}"
+        lines.append(f"{head}  {info['doc']}" if info["doc"] else head.rstrip())
+        specs = list((sig.fields or {}).values())
+        name_width = max((len(spec.name) for spec in specs), default=0) + 1
+        for spec in specs:
+            line = f"    {spec.name + ':':<{name_width}} {type_name(spec.type)}"
+            if not spec.required:
+                line += f" = {default_of(spec)!r}" if has_default(spec) else "  (optional)"
+            lines.append(line)
+    return "".join(line + "\n" for line in lines)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,12 +122,6 @@ def run(args: argparse.Namespace) -> int:
     elif args.json:
         for sig in signals:
             out.write(orjson.dumps(describe(sig)).decode() + "\n")
-    else:
-        for sig in signals:
-            info = describe(sig)
-            head = f"{sig.name:<24} {sig.level or '-':<5}"
-            out.write(f"{head}  {info['doc']}\n" if info["doc"] else head.rstrip() + "\n")
-            for field in info["fields"]:
-                optional = "" if field["required"] else "  (optional)"
-                out.write(f"    {field['name']}: {field['type']}{optional}\n")
+    elif signals:
+        out.write(text(signals))
     return 0
