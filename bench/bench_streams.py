@@ -99,6 +99,45 @@ def nats_rates(n: int) -> tuple[float, float]:
     return raw_rate, rate
 
 
+def jetstream_rates(n: int) -> tuple[float, float]:
+    import nats
+
+    from zlog.sinks.nats import NATSSink
+
+    subject = f"zlogbench.{uuid.uuid4().hex[:8]}"
+    name = "ZLOGBENCH_" + subject.rsplit(".", 1)[1].upper()
+
+    async def stream(action: str) -> None:
+        nc = await nats.connect("nats://127.0.0.1:4222")
+        js = nc.jetstream()
+        await (js.add_stream(name=name, subjects=[f"{subject}.>"]) if action == "add" else js.delete_stream(name))
+        await nc.close()
+
+    async def raw() -> float:  # the same as the sink: batches of 256 publishes with a Nats-Msg-Id, acks gathered
+        nc = await nats.connect("nats://127.0.0.1:4222")
+        js = nc.jetstream()
+        start = time.perf_counter()
+        for offset in range(0, n, 256):
+            await asyncio.gather(*(js.publish(f"{subject}.JOB_COMPLETED", LINE, headers={"Nats-Msg-Id": f"r{i}"})
+                                   for i in range(offset, min(n, offset + 256))))
+        rate = n / (time.perf_counter() - start)
+        await nc.close()
+        return rate
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(stream("add"))
+    try:
+        raw_rate = loop.run_until_complete(raw())
+        router = zlog.Router()
+        sink = NATSSink(subject_prefix=subject, maxsize=50_000, router=router)
+        router.route_all(sink)
+        rate = through_sink(sink, router, n)
+        sink.close(timeout=10)
+        return raw_rate, rate
+    finally:
+        loop.run_until_complete(stream("delete"))
+
+
 def processor_cost(n: int) -> list[tuple[str, float]]:
     from opentelemetry.sdk.trace import TracerProvider
 
@@ -138,7 +177,8 @@ def main() -> int:
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {args.n:,} events per measurement\n")
     print("| target | raw client events/s | zlog sink events/s | target | result |\n|---|---:|---:|---:|---|")
-    for name, port, measure in (("Redis Stream (XADD)", 6379, redis_rates), ("NATS (core publish)", 4222, nats_rates)):
+    for name, port, measure in (("Redis Stream (XADD)", 6379, redis_rates), ("NATS (core publish)", 4222, nats_rates),
+                                ("NATS JetStream (msg-id dedup)", 4222, jetstream_rates)):
         if not reachable(port):
             print(f"| {name} | server not reachable on 127.0.0.1:{port}: skipped | | | |")
             continue

@@ -91,8 +91,22 @@ def test_a_server_that_is_down_never_blocks_emit_and_drops_are_counted() -> None
     closing = time.monotonic()
     assert sink.close(timeout=1) is False
     assert time.monotonic() - closing < 10
-    assert sink.sent == 0
+    assert sink.sent == 0 and sink.dropped == 500  # what was queued or being retried at close is counted too
     assert reports and reports[0].fields["sink"] == "down"
+    assert sum(r.fields["dropped"] for r in reports) == 500 and "closed" in reports[-1].message
+
+
+def test_a_command_redis_refuses_fails_the_batch_without_retrying_it(stream: str) -> None:
+    redis.Redis().set(stream, "not a stream")
+    errors: list[zlog.Event] = []
+    router = zlog.Router()
+    router.route("ZLOG_SINK_ERROR", errors.append)
+    sink = RedisSink(stream=stream, router=router)
+    router.route("JOB_*", sink)
+    router.emit("JOB_DONE", "done")
+    assert sink.close(timeout=10)
+    assert sink.sent == 0 and sink.errors == 1 and sink.reconnects == 0
+    assert errors and "WRONGTYPE" in errors[0].message
 
 
 def test_a_forked_child_delivers_its_own_events(stream: str) -> None:

@@ -1,14 +1,16 @@
-"""Reading events back across processes: zlog.streams.subscribe, `zlog tail --from`, and the scale tests
-(8 worker processes x 10,000 events, received by one subscriber exactly once) through NATS JetStream and a
-Redis Stream."""
+"""Reading events back across processes: zlog.streams.subscribe, `zlog tail --from`, and the SCALE TESTS
+(test_scale_*: 8 worker processes x 10,000 events, received by one subscriber exactly once) through NATS
+JetStream and a Redis Stream; about 10 s each here."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import multiprocessing
 import subprocess
 import sys
+import threading
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -95,7 +97,7 @@ def test_scale_8_processes_through_nats_jetstream_arrive_exactly_once() -> None:
     asyncio.new_event_loop().run_until_complete(_jetstream("add", name, f"{prefix}.>"))
     try:
         run_workers(worker_nats, prefix)
-        lines = list(subscribe(f"nats://127.0.0.1:4222/{prefix}.>", follow=True, start="all", timeout=3))
+        lines = list(subscribe(f"nats://127.0.0.1:4222/{prefix}.>", follow=False, start="all"))  # ends when caught up
         assert_exactly_once(lines)
     finally:
         asyncio.new_event_loop().run_until_complete(_jetstream("delete", name))
@@ -122,11 +124,53 @@ def test_zlog_tail_from_a_redis_stream_filters_like_a_file() -> None:
     assert [json.loads(x)["job_id"] for x in done.stdout.splitlines()] == ["j1"]
 
 
+@pytest.mark.usefixtures("redis_server")
+def test_redis_subscriber_yields_what_the_sink_wrote_stored_then_live() -> None:
+    from zlog.sinks.redis import RedisSink
+
+    stream = f"zlogtest:{uuid.uuid4().hex}"
+    url = f"redis://127.0.0.1:6379/0/{stream}"
+    router = zlog.Router()
+    sink = RedisSink(stream=stream, router=router)
+    router.route_all(sink)
+    try:
+        router.emit("JOB_DONE", "done", n=1)
+        assert sink.flush(timeout=10)
+        assert [json.loads(x)["n"] for x in subscribe(url, follow=False, start="all")] == [1]
+        assert list(subscribe(url, follow=False)) == []  # "new" without following: nothing yet
+        live = subscribe(url, follow=True, timeout=5)  # "new": from now on
+        got: list[bytes] = []
+        reader = threading.Thread(target=lambda: got.extend(itertools.islice(live, 2)))
+        reader.start()
+        router.emit("JOB_DONE", "done", n=2)
+        router.emit("JOB_DONE", "done", n=3)
+        assert sink.close(timeout=10)
+        reader.join(30)
+        assert [json.loads(x)["n"] for x in got] == [2, 3]
+    finally:
+        redis.Redis().delete(stream)
+
+
+@pytest.mark.usefixtures("redis_server")
+def test_a_redis_key_that_is_not_a_stream_is_a_value_error() -> None:
+    key = f"zlogtest:{uuid.uuid4().hex}"
+    redis.Redis().set(key, "x")
+    try:
+        with pytest.raises(ValueError, match="not a stream"):
+            subscribe(f"redis://127.0.0.1:6379/{key}")
+    finally:
+        redis.Redis().delete(key)
+
+
 def test_bad_urls_and_unreachable_servers_are_clear_errors() -> None:
     with pytest.raises(ValueError, match="expected redis://"):
         subscribe("http://example.org/x")
     with pytest.raises(ValueError, match="STREAM"):
         subscribe("redis://127.0.0.1:6379/")
+    with pytest.raises(ValueError, match="SUBJECT"):
+        subscribe("nats://127.0.0.1:4222")
+    with pytest.raises(ValueError, match="start must be"):
+        subscribe("redis://127.0.0.1:6379/x", start="oldest")
     with pytest.raises(ConnectionError, match="cannot reach Redis"):
         subscribe("redis://127.0.0.1:1/x")
     with pytest.raises(ConnectionError, match="cannot subscribe"):

@@ -10,11 +10,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from zlog import _encode, _profiles
+from zlog import _encode, _fork, _profiles
 from zlog.event import Event
+from zlog.signals import ZLOG_EVENTS_DROPPED
 from zlog.sinks.background import Background
 
-__all__ = ["Backoff", "StreamSink", "Writer", "line_renderer", "new_ids"]
+__all__ = ["Backoff", "RejectedError", "StreamSink", "Writer", "line_renderer", "new_ids"]
 
 LINE_LIMIT = 1_000_000  # one event per message; backends take at least 1 MB
 
@@ -63,15 +64,27 @@ class Backoff:
 
 
 class Writer:
-    """The writer-thread side of a stream sink: ``send(batch)`` raises ConnectionError to ask for a retry."""
+    """The writer-thread side of a stream sink.
+
+    ``send(batch)`` returns how many events the server accepted; it raises ConnectionError (or TimeoutError,
+    OSError) to have the batch retried after a backoff, anything else to fail the batch. Once ``stop`` is
+    set (``close()``) nothing is retried and what is left is counted through ``on_abandon(count)``.
+    """
 
     def __init__(self) -> None:
         self.stop = threading.Event()
         self.sent = 0
         self.reconnects = 0
         self.last_error: BaseException | None = None
+        self.on_abandon: Callable[[int], None] = lambda count: None
+        _fork.after_fork_in_child(self, Writer._after_fork)
 
-    def send(self, events: list[Event]) -> None:  # pragma: no cover - overridden
+    def _after_fork(self) -> None:
+        stopped, self.stop = self.stop.is_set(), threading.Event()  # a parent thread may hold the old one's lock
+        if stopped:
+            self.stop.set()
+
+    def send(self, events: list[Event]) -> int:  # pragma: no cover - overridden
         raise NotImplementedError
 
     def disconnect(self) -> None:
@@ -79,17 +92,21 @@ class Writer:
 
     def handle_batch(self, events: list[Event]) -> None:
         backoff = Backoff()
-        while True:
+        while not self.stop.is_set():
             try:
-                self.send(events)
-                self.sent += len(events)
-                return
+                accepted = self.send(events)
             except (ConnectionError, TimeoutError, OSError) as exc:
                 self.last_error = exc
                 self.reconnects += 1
                 self.disconnect()
-                if self.stop.wait(backoff.next()):
-                    raise ConnectionError(f"closed while the server was unreachable ({exc})") from exc
+                self.stop.wait(backoff.next())
+                continue
+            self.sent += accepted
+            if accepted < len(events):
+                raise RejectedError(f"the server rejected {len(events) - accepted} of {len(events)} events: "
+                               f"{self.last_error}")
+            return
+        self.on_abandon(len(events))
 
     def handle(self, event: Event) -> None:
         self.handle_batch([event])
@@ -99,12 +116,17 @@ class Writer:
         self.disconnect()
 
 
+class RejectedError(Exception):
+    """The server refused some events for good (not a connection problem): they are not retried."""
+
+
 class StreamSink(Background):
     """A Background sink around a Writer: never blocks ``emit``, retries with backoff, counts drops."""
 
     def __init__(self, writer: Writer, *, maxsize: int, overflow: str, batch_size: int, router: Any,
                  name: str) -> None:
         self.writer = writer
+        writer.on_abandon = self._abandoned
         super().__init__(writer, maxsize=maxsize, overflow=overflow, batch_size=batch_size, router=router, name=name)
 
     @property
@@ -117,8 +139,29 @@ class StreamSink(Background):
         """Failed attempts that were retried after a backoff."""
         return self.writer.reconnects
 
+    def _abandoned(self, count: int) -> None:
+        with self._cond:
+            self.dropped += count
+            self._unreported += count
+
     def close(self, timeout: float | None = None) -> bool:
-        """Deliver what is queued (waiting at most ``timeout``), then stop retrying and disconnect."""
+        """Deliver what is queued (waiting at most ``timeout``), then stop retrying and disconnect.
+
+        Events still queued or in a batch being retried are counted in ``dropped`` and reported.
+        """
         drained = self.flush(timeout)
         self.writer.stop.set()  # a writer still retrying gives up now
-        return super().close(0 if not drained else timeout) and drained
+        if not drained:
+            with self._cond:
+                left, self._queue = len(self._queue), type(self._queue)()
+            self._abandoned(left)
+        super().close(timeout if drained or timeout is None else min(timeout, 1.0))  # a short grace to stop
+        with self._cond:
+            count, self._unreported = self._unreported, 0
+            total = self.dropped
+        if count:
+            self._emitter().emit(
+                ZLOG_EVENTS_DROPPED, f"{self.name} dropped {count} events: closed while the server was unreachable",
+                sink=self.name, dropped=count, total_dropped=total, policy=self.overflow,
+            )
+        return drained

@@ -10,10 +10,12 @@ import os
 from typing import Any
 
 from zlog.event import Event
-from zlog.sinks._streams import StreamSink, Writer, line_renderer
+from zlog.sinks._streams import RejectedError, StreamSink, Writer, line_renderer
 
 try:
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 except ImportError as exc:  # pragma: no cover - exercised without the extra only
     raise ImportError("zlog.sinks.redis needs redis-py: pip install 'zlog[redis]'") from exc
 
@@ -31,11 +33,12 @@ class _RedisWriter(Writer):
 
     def _connection(self) -> Any:
         if self._client is None or self._pid != os.getpid():  # a forked child opens its own connection
-            self._client = redis.Redis.from_url(self.url, socket_timeout=5, socket_connect_timeout=2)
+            self._client = redis.Redis.from_url(self.url, socket_timeout=5, socket_connect_timeout=2,
+                                                retry=Retry(NoBackoff(), 0))  # the writer retries with its backoff
             self._pid = os.getpid()
         return self._client
 
-    def send(self, events: list[Event]) -> None:
+    def send(self, events: list[Event]) -> int:
         pipe = self._connection().pipeline(transaction=False)
         command, render = pipe.execute_command, self.render  # the raw command: redis-py's xadd() costs more
         if self.stream is not None:
@@ -46,9 +49,12 @@ class _RedisWriter(Writer):
             for event in events:
                 command("PUBLISH", self.channel, render(event))
         try:
-            pipe.execute()
+            pipe.execute()  # a command Redis refuses (WRONGTYPE: the key is not a stream) fails the batch, unretried
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise ConnectionError(f"redis at {self.url}: {exc}") from exc
+        except redis.ResponseError as exc:
+            raise RejectedError(f"redis at {self.url} refused the batch of {len(events)}: {exc}") from exc
+        return len(events)
 
     def disconnect(self) -> None:
         client, self._client = self._client, None
