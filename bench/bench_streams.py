@@ -45,6 +45,18 @@ def through_sink(sink: zlog.Background, router: zlog.Router, n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
+def nats_sink_rate(subject_prefix: str, n: int) -> float:
+    """Events/s through a NATSSink publishing under ``subject_prefix``, until flushed."""
+    from zlog.sinks.nats import NATSSink
+
+    router = zlog.Router()
+    sink = NATSSink(subject_prefix=subject_prefix, maxsize=50_000, router=router)
+    router.route_all(sink)
+    rate = through_sink(sink, router, n)
+    sink.close(timeout=10)
+    return rate
+
+
 def redis_rates(n: int) -> tuple[float, float]:
     import redis
 
@@ -74,7 +86,6 @@ def redis_rates(n: int) -> tuple[float, float]:
 def nats_rates(n: int) -> tuple[float, float]:
     import nats
 
-    from zlog.sinks.nats import NATSSink
 
     subject = f"zlogbench.{uuid.uuid4().hex[:8]}"
 
@@ -91,18 +102,12 @@ def nats_rates(n: int) -> tuple[float, float]:
         return rate
 
     raw_rate = asyncio.new_event_loop().run_until_complete(raw())
-    router = zlog.Router()
-    sink = NATSSink(subject_prefix=subject, maxsize=50_000, router=router)
-    router.route_all(sink)
-    rate = through_sink(sink, router, n)
-    sink.close(timeout=10)
-    return raw_rate, rate
+    return raw_rate, nats_sink_rate(subject, n)
 
 
 def jetstream_rates(n: int) -> tuple[float, float]:
     import nats
 
-    from zlog.sinks.nats import NATSSink
 
     subject = f"zlogbench.{uuid.uuid4().hex[:8]}"
     name = "ZLOGBENCH_" + subject.rsplit(".", 1)[1].upper()
@@ -128,12 +133,7 @@ def jetstream_rates(n: int) -> tuple[float, float]:
     loop.run_until_complete(stream("add"))
     try:
         raw_rate = loop.run_until_complete(raw())
-        router = zlog.Router()
-        sink = NATSSink(subject_prefix=subject, maxsize=50_000, router=router)
-        router.route_all(sink)
-        rate = through_sink(sink, router, n)
-        sink.close(timeout=10)
-        return raw_rate, rate
+        return raw_rate, nats_sink_rate(subject, n)
     finally:
         loop.run_until_complete(stream("delete"))
 
