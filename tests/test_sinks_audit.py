@@ -167,14 +167,54 @@ def test_a_forked_child_cannot_write_into_the_parents_chain(tmp_path: Path) -> N
     assert result.ok and result.records == 2
 
 
-def test_writing_after_close_is_a_counted_sink_error(tmp_path: Path) -> None:
-    sink = AuditSink(tmp_path / "audit.log")
+@pytest.mark.parametrize("policy", ["always", "none"])
+def test_writing_after_close_is_a_counted_sink_error(tmp_path: Path, policy: str) -> None:
+    sink = AuditSink(tmp_path / "audit.log", fsync=policy)
     router = Router()
     router.route_all(sink)
-    router.route("ZLOG_SINK_ERROR", lambda e: None)
+    seen: list[zlog.Event] = []
+    router.route("ZLOG_SINK_ERROR", seen.append)
     sink.close()
-    router.emit("A", "after close")
+    router.emit("A", "after close")  # buffered or not, never silently kept in a closed sink
     assert router.sink_errors()["audit"] == 1
+    assert "closed" in str(seen[0][3]["error"])
+
+
+def test_a_failed_buffered_write_keeps_the_records_for_the_next_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "audit.log"
+    sink = write(log, 5, fsync="none")
+    real_write = os.write
+    calls = {"n": 0}
+
+    def failing_write(fd: int, data: object) -> int:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return real_write(fd, memoryview(data)[:100])  # type: ignore[arg-type]  # a short write...
+        raise OSError(28, "No space left on device")  # ...then the disk is full
+
+    monkeypatch.setattr(os, "write", failing_write)
+    with pytest.raises(OSError):
+        sink.flush()
+    monkeypatch.setattr(os, "write", real_write)
+    sink.close()  # the disk has room again: the rest is written once, after the first 100 bytes
+    result = verify(log)
+    assert result.ok and result.records == 5
+
+
+def test_audit_time_equals_the_json_lines_time_for_the_same_event(tmp_path: Path) -> None:
+    import io
+
+    log, out = tmp_path / "audit.log", io.BytesIO()
+    sink = AuditSink(log)
+    router = Router()
+    router.route_all(zlog.JSONSink(out), sink)
+    for i in range(3):
+        router.emit("PAYMENT_PROCESSED", "Payment processed", payment_id=f"p{i}")
+    sink.close()
+    json_times = [json.loads(line)["time"] for line in out.getvalue().splitlines()]
+    assert [r["time"] for r in records(log)] == json_times
 
 
 @pytest.mark.parametrize(("kwargs", "error"), [({"fsync": "sometimes"}, ValueError), ({"max_bytes": 10}, ValueError)])

@@ -118,6 +118,38 @@ def test_missing_or_non_numeric_fields_are_skipped_and_counted() -> None:
     assert metrics.snapshot()["metrics"]["zlog_queue_size"]["series"] == []
 
 
+def test_numbers_of_every_kind_are_measured_and_impossible_ones_skipped() -> None:
+    from enum import IntEnum
+
+    class Size(IntEnum):
+        BIG = 7
+
+    router, metrics = wired()
+    metrics.gauge("zlog_queue_size", QUEUE_HEALTH_CHECK, field="queue_size", scale=1)
+    values: list[object] = [3, 2.5, Size.BIG, True, 10**400, float("inf"), None]
+    readings = []
+    for value in values:
+        router.emit("QUEUE_HEALTH_CHECK", "h", queue="q", queue_size=value)
+        [series] = metrics.snapshot()["metrics"]["zlog_queue_size"]["series"]
+        readings.append(series["value"])
+    assert readings == [3.0, 2.5, 7.0, 7.0, 7.0, 7.0, 7.0]  # the last good value stays
+    assert all(type(r) is float for r in readings)
+    assert metrics.snapshot()["skipped"] == {
+        "zlog_queue_size:not_a_number": 1,
+        "zlog_queue_size:not_finite": 2,
+        "zlog_queue_size:missing": 1,
+    }
+
+
+def test_a_skipped_event_does_not_take_a_label_set() -> None:
+    router, metrics = wired(MetricsSink(max_label_sets=1))
+    metrics.histogram("zlog_job_duration_seconds", JOB_COMPLETED, field="duration_seconds", labels=["job_type"])
+    router.emit("JOB_COMPLETED", "c", job_id="j0", job_type="email")  # no duration: skipped
+    router.emit("JOB_COMPLETED", "c", job_id="j1", job_type="report", duration_seconds=0.2)
+    [series] = metrics.snapshot()["metrics"]["zlog_job_duration_seconds"]["series"]
+    assert series["labels"] == {"job_type": "report"} and metrics.overflow == {}
+
+
 def test_scale_converts_milliseconds_to_seconds() -> None:
     router, metrics = wired()
     metrics.histogram("zlog_job_duration_seconds", "JOB_DONE", field="duration_ms", scale=0.001, buckets=[1.0])

@@ -31,20 +31,50 @@ def _sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _raw_key(key: bytes | str) -> bytes:
+    raw = key.encode("utf-8") if isinstance(key, str) else bytes(key)
+    if not raw:
+        raise ValueError("an HMAC key must not be empty")
+    return raw
+
+
 def digest_function(key: bytes | str | None) -> Digest:
     """SHA-256 hex digests, keyed (HMAC) when ``key`` is given."""
     if key is None:
         return _sha256_hex
-    raw = key.encode("utf-8") if isinstance(key, str) else bytes(key)
-    if not raw:
-        raise ValueError("an HMAC key must not be empty")
+    raw = _raw_key(key)
     return lambda data: hmac.new(raw, data, hashlib.sha256).hexdigest()
 
 
-def seal(body: bytes, digest: Digest) -> bytes:
-    """Append the ``hash`` key to a JSON line (``body`` ends with ``}`` and a newline)."""
-    head = body[:-2] + HASH_KEY
-    return head + digest(head).encode("ascii") + b'"}\n'
+Sealer = Callable[[bytes], tuple[bytes, str]]
+
+
+def sealer(key: bytes | str | None) -> Sealer:
+    """A function sealing a JSON line (``body`` ends with ``}`` and a newline).
+
+    It returns the sealed line (with its newline) and the digest of that line without the newline,
+    which is the next record's ``prev``. Both digests come from one hash object: the record's own
+    ``hash`` is read part-way, then the rest of the line is fed in (half the hashing of two passes).
+    """
+    new: Callable[..., Any] = hashlib.sha256
+    if key is not None:
+        copy = hmac.new(_raw_key(key), digestmod=hashlib.sha256).copy
+
+        def keyed(data: bytes) -> Any:
+            h = copy()
+            h.update(data)
+            return h
+
+        new = keyed
+
+    def seal_line(body: bytes) -> tuple[bytes, str]:
+        head = body[:-2] + HASH_KEY
+        h = new(head)
+        tail = h.hexdigest().encode() + b'"}'
+        h.update(tail)
+        return head + tail + b"\n", h.hexdigest()
+
+    return seal_line
 
 
 def split_seal(line: bytes) -> tuple[bytes, str] | None:

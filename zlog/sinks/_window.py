@@ -25,7 +25,8 @@ class Window:
         self.total = 0
         self.bad = 0
 
-    def add(self, now: float, bad: bool = False) -> None:
+    def push(self, now: float, bad: bool = False) -> int:
+        """Count an event at ``now`` and drop what left the window; the number of events in it."""
         buckets = self.buckets
         if buckets and now - buckets[-1][0] < self.width:
             last = buckets[-1]
@@ -37,6 +38,9 @@ class Window:
         self.total += 1
         if bad:
             self.bad += 1
+        if buckets[0][0] <= now - self.span:
+            return self.expire(now)
+        return self.total
 
     def expire(self, now: float) -> int:
         """Drop what left the window; the number of events still in it."""

@@ -16,6 +16,9 @@ __all__ = ["AuditSink"]
 
 _POLICIES = ("always", "batch", "none")
 _BUFFER_BYTES = 65536
+_dumps = orjson.dumps
+_default = _encode.default
+_OPTIONS = _encode.OPTIONS
 
 
 class AuditSink:
@@ -48,8 +51,12 @@ class AuditSink:
         self.max_bytes = max_bytes
         self.name = name
         self._digest = _auditfmt.digest_function(key)
+        self._seal = _auditfmt.sealer(key)
+        self._rotate_at = max_bytes or 0  # 0: never rotate
+        self._always = fsync == "always"
         self._lock = threading.Lock()
         self._foreign = False  # set in a forked child: the chain belongs to the parent
+        self._usable = True  # False once closed or in a forked child: handle() raises
         _fork.after_fork_in_child(self, AuditSink._after_fork)
         self._clock = _encode.Clock()
         self._last_sync = time.monotonic()
@@ -60,8 +67,8 @@ class AuditSink:
         self._size = 0
         self.torn_bytes = 0
         self._buffering = fsync == "none"
-        self._pending: list[bytes] = []
-        self._pending_bytes = 0
+        self._pending: list[bytes] = []  # fsync="none": sealed lines not yet written
+        self._written = 0  # fsync="none": the file size once the pending lines are written is _size
         self._open()
         if fsync == "none":
             _exit.flush_at_exit(self)
@@ -79,10 +86,10 @@ class AuditSink:
             obj = orjson.loads(last)
             self._seq = int(obj["seq"]) + 1
             self._prev = self._digest(last)
-        self._size = os.fstat(self._fd).st_size
+        self._size = self._written = os.fstat(self._fd).st_size
         if self.torn_bytes:
-            self._append(_auditfmt.RECOVERED_SIGNAL, "audit log reopened after a torn write",
-                         {"torn_bytes": self.torn_bytes, "torn_file": self.path + ".torn"}, None, time.time_ns())
+            self._append((_auditfmt.RECOVERED_SIGNAL, "audit log reopened after a torn write", time.time_ns(),
+                          {"torn_bytes": self.torn_bytes, "torn_file": self.path + ".torn"}, None))
 
     def _recover(self) -> bytes | None:
         """Move a torn last line to PATH.torn; return the last complete line (or the previous segment's)."""
@@ -109,51 +116,73 @@ class AuditSink:
     def _after_fork(self) -> None:
         self._lock = threading.Lock()
         self._pending.clear()  # the parent writes what it had buffered
-        self._pending_bytes = 0
         self._foreign = True
+        self._usable = False
 
     # -- writing -------------------------------------------------------------------------------
     def handle(self, event: Event) -> None:
+        if not self._usable:
+            self._refuse()
+        lock = self._lock
+        lock.acquire()  # not ``with``: acquire/release is half the cost on this hot path
+        try:
+            self._append(event)
+        finally:
+            lock.release()
+
+    def _refuse(self) -> None:
         if self._foreign:
             raise RuntimeError(f"{self.path}: this AuditSink belongs to the parent process; open one per process")
-        with self._lock:
-            self._append(event[0], event[1], event[3], event[4], event[2])
+        raise ValueError(f"{self.path}: this AuditSink is closed")
 
-    def _append(self, signal: str, message: str, fields: Any, level: str | None, ns: int) -> None:
+    def _append(self, event: tuple[str, str, int, Any, str | None]) -> None:
+        """Seal and write one record, under the lock."""
+        signal, message, ns, fields, level = event
+        last = _encode.LAST_STAMP[0]  # the JSON sink's stamp for this very event, when it ran first
+        stamp = last[1] if last[0] == ns else self._clock.stamp(ns)
         if level is None:
-            record = {"seq": self._seq, "time": self._clock.stamp(ns), "signal": signal, "message": message,
+            record = {"seq": self._seq, "time": stamp, "signal": signal, "message": message,
                       "fields": fields, "prev": self._prev}
         else:
-            record = {"seq": self._seq, "time": self._clock.stamp(ns), "level": level, "signal": signal,
+            record = {"seq": self._seq, "time": stamp, "level": level, "signal": signal,
                       "message": message, "fields": fields, "prev": self._prev}
-        line = _auditfmt.seal(_encode.dumps(record), self._digest)  # ends with a newline
-        size = len(line)
-        if self.max_bytes is not None and self._size and self._size + size > self.max_bytes:
+        try:
+            body = _dumps(record, default=_default, option=_OPTIONS)
+        except Exception:
+            body = _encode.dumps(record)
+        line, digest = self._seal(body)  # the line ends with a newline
+        size = self._size + len(line)
+        if self._rotate_at and self._size and size > self._rotate_at:
             self._rotate(ns)
-            return self._append(signal, message, fields, level, ns)
+            return self._append(event)
         if self._buffering:  # fsync="none": written at 64 KiB, flush(), close() or exit
             self._pending.append(line)
-            self._pending_bytes += size
-            if self._pending_bytes >= _BUFFER_BYTES:
+            self._size = size
+            self._seq += 1
+            self._prev = digest
+            if size - self._written >= _BUFFER_BYTES:
                 self._write_pending()
-        else:
-            _write_all(self._fd, line)
-        self._size += size
+            return None
+        _write_all(self._fd, line)
+        self._size = size  # the record is written: the chain moves on even if the fsync below fails
         self._seq += 1
-        self._prev = self._digest(line[:-1])
+        self._prev = digest
         self._dirty = True
-        if self.fsync == "always" or (
-            self.fsync == "batch" and time.monotonic() - self._last_sync >= self.batch_seconds
-        ):
+        if self._always or time.monotonic() - self._last_sync >= self.batch_seconds:
             self._sync()
         return None
 
     def _write_pending(self) -> None:
         if self._pending:
-            data = b"".join(self._pending)
+            view = memoryview(b"".join(self._pending))
             self._pending.clear()
-            self._pending_bytes = 0
-            _write_all(self._fd, data)
+            try:
+                while view:
+                    view = view[os.write(self._fd, view) :]
+            finally:  # a failed write keeps what was not written, to be retried by the next write
+                if view:
+                    self._pending.append(bytes(view))
+                self._written = self._size - len(view)
 
     def _sync(self) -> None:
         self._write_pending()
@@ -172,9 +201,9 @@ class AuditSink:
         os.rename(self.path, target)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o640)
         _fsync_dir(self.path)
-        self._size = 0
-        self._append(_auditfmt.SEGMENT_SIGNAL, "audit segment start",
-                     {"previous_segment": os.path.basename(target), "previous_seq": self._seq - 1}, None, ns)
+        self._size = self._written = 0
+        self._append((_auditfmt.SEGMENT_SIGNAL, "audit segment start", ns,
+                      {"previous_segment": os.path.basename(target), "previous_seq": self._seq - 1}, None))
 
     # -- lifecycle -----------------------------------------------------------------------------
     def flush(self) -> None:
@@ -190,6 +219,7 @@ class AuditSink:
                 self._sync()
                 os.close(self._fd)
                 self._fd = -1
+                self._usable = False
         _exit.forget(self)
 
     def __repr__(self) -> str:

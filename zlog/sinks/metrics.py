@@ -5,9 +5,6 @@ Exposition for Prometheus lives in ``zlog.sinks._prometheus`` (the ``zlog[promet
 
 from __future__ import annotations
 
-import math
-import re
-from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
@@ -15,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from zlog import _fork
 from zlog.event import Event
 from zlog.signals import Signal
+from zlog.sinks._metric import NAME, Metric, Update
 
 if TYPE_CHECKING:
     from http.server import ThreadingHTTPServer
@@ -23,9 +21,6 @@ __all__ = ["DEFAULT_BUCKETS", "MetricsSink"]
 
 #: Seconds; the Prometheus client's defaults, suited to job durations.
 DEFAULT_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-OVERFLOW = "other"
-_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-_LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
 def _signal_name(signal: str | Signal[...]) -> str:
@@ -33,36 +28,6 @@ def _signal_name(signal: str | Signal[...]) -> str:
     if not isinstance(name, str) or not name:
         raise TypeError(f"expected a signal or signal name, got {signal!r}")
     return name
-
-
-class _Metric:
-    """One declared metric: its kind, the signal and field it reads, and its series by label values."""
-
-    def __init__(
-        self, kind: str, name: str, help: str, signal: str, field: str | None, labels: Sequence[str],
-        buckets: Sequence[float], scale: float,
-    ) -> None:
-        if not _NAME.match(name):
-            raise ValueError(f"metric name {name!r} is not a valid Prometheus name (snake_case letters, digits, _)")
-        for label in labels:
-            if not _LABEL.match(label) or label.startswith("__"):
-                raise ValueError(f"label {label!r} of metric {name!r} is not a valid Prometheus label name")
-        if kind == "counter" and not name.endswith("_total"):
-            raise ValueError(f"counter {name!r} must end in _total (Prometheus naming)")
-        if kind == "histogram":
-            buckets = sorted(float(b) for b in buckets)
-            if not buckets or any(math.isnan(b) for b in buckets):
-                raise ValueError(f"histogram {name!r} needs at least one numeric bucket")
-        self.kind = kind
-        self.name = name
-        self.help = help or f"{kind} from {signal}"
-        self.signal = signal
-        self.field = field
-        self.labels = tuple(labels)
-        self.buckets = tuple(b for b in buckets if not math.isinf(b))
-        self.scale = scale
-        # counter/gauge: labels -> value; histogram: labels -> [bucket counts..., count, sum]
-        self.series: dict[tuple[str, ...], Any] = {}
 
 
 class MetricsSink:
@@ -83,95 +48,64 @@ class MetricsSink:
     ) -> None:
         if not isinstance(max_label_sets, int) or max_label_sets < 1:
             raise ValueError(f"max_label_sets must be an int >= 1, got {max_label_sets!r}")
-        if not _NAME.match(namespace):
+        if not NAME.match(namespace):
             raise ValueError(f"namespace {namespace!r} is not a valid Prometheus name prefix")
         self.name = name
         self.namespace = namespace
         self.max_label_sets = max_label_sets
         self._lock = _fork.owned_lock(self)
         self._events: dict[str, int] = {}
-        self._metrics: dict[str, _Metric] = {}
-        self._by_signal: dict[str, list[_Metric]] = {}
+        self._metrics: dict[str, Metric] = {}
+        self._updates: dict[str, tuple[Update, ...]] = {}  # signal -> its metrics' update functions
         self.overflow: dict[str, int] = {}
         self.skipped: dict[tuple[str, str], int] = {}
         for signal in declare:
             self._events.setdefault(_signal_name(signal), 0)
 
     # -- declaring metrics ---------------------------------------------------------------------
-    def _add(self, metric: _Metric) -> None:
+    def _add(self, metric: Metric) -> None:
         with self._lock:
             if metric.name in self._metrics or metric.name == f"{self.namespace}_events_total":
                 raise ValueError(f"metric {metric.name!r} is already declared")
             self._metrics[metric.name] = metric
-            self._by_signal.setdefault(metric.signal, []).append(metric)
+            self._updates[metric.signal] = (*self._updates.get(metric.signal, ()), metric.updater(self))
             self._events.setdefault(metric.signal, 0)
 
     def counter(
         self, name: str, signal: str | Signal[...], *, labels: Sequence[str] = (), help: str = ""
     ) -> None:
         """Count events of ``signal``, optionally labelled by the values of some of its fields."""
-        self._add(_Metric("counter", name, help, _signal_name(signal), None, labels, (), 1.0))
+        self._add(Metric("counter", name, help, _signal_name(signal), None, labels, (), 1.0))
 
     def gauge(
         self, name: str, signal: str | Signal[...], *, field: str, labels: Sequence[str] = (), help: str = "",
         scale: float = 1.0,
     ) -> None:
         """Set a gauge to the numeric ``field`` of each event of ``signal`` (times ``scale``)."""
-        self._add(_Metric("gauge", name, help, _signal_name(signal), field, labels, (), scale))
+        self._add(Metric("gauge", name, help, _signal_name(signal), field, labels, (), scale))
 
     def histogram(
         self, name: str, signal: str | Signal[...], *, field: str, labels: Sequence[str] = (),
         buckets: Sequence[float] = DEFAULT_BUCKETS, help: str = "", scale: float = 1.0,
     ) -> None:
         """Observe the numeric ``field`` (times ``scale``, e.g. 0.001 for milliseconds) of ``signal``."""
-        self._add(_Metric("histogram", name, help, _signal_name(signal), field, labels, buckets, scale))
+        self._add(Metric("histogram", name, help, _signal_name(signal), field, labels, buckets, scale))
 
     # -- the sink ------------------------------------------------------------------------------
     def handle(self, event: Event) -> None:
         name = event[0]
-        with self._lock:
-            self._events[name] = self._events.get(name, 0) + 1
-            metrics = self._by_signal.get(name)
-            if metrics:
-                for metric in metrics:
-                    self._update(metric, event[3])
-
-    def _skip(self, metric: _Metric, reason: str) -> None:
-        key = (metric.name, reason)
-        self.skipped[key] = self.skipped.get(key, 0) + 1
-
-    def _update(self, metric: _Metric, fields: dict[str, Any]) -> None:
-        if metric.labels:
-            values = [fields.get(label) for label in metric.labels]
-            key = tuple([v if type(v) is str and len(v) <= 128 else _label_value(v) for v in values])
-        else:
-            key = ()
-        series = metric.series
-        if key not in series and len(series) >= self.max_label_sets:
-            self.overflow[metric.name] = self.overflow.get(metric.name, 0) + 1
-            key = (OVERFLOW,) * len(metric.labels)
-        if metric.kind == "counter":
-            series[key] = series.get(key, 0) + 1
-            return
-        value = fields.get(metric.field) if metric.field is not None else None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self._skip(metric, "missing" if value is None else "not_a_number")
-            return
-        number = float(value) * metric.scale
-        if not math.isfinite(number):
-            self._skip(metric, "not_finite")
-            return
-        if metric.kind == "gauge":
-            series[key] = number
-            return
-        state = series.get(key)
-        if state is None:  # per-bucket (not yet cumulative) counts, then count and sum
-            state = series[key] = [0] * len(metric.buckets) + [0, 0.0]
-        index = bisect_left(metric.buckets, number)
-        if index < len(metric.buckets):
-            state[index] += 1
-        state[-2] += 1
-        state[-1] += number
+        lock = self._lock
+        lock.acquire()  # not ``with``: acquire/release is half the cost on this hot path
+        try:
+            events = self._events
+            events[name] = events.get(name, 0) + 1
+            updates = self._updates.get(name)
+            if updates is not None:
+                fields = event[3]
+                for update in updates:
+                    update(fields)
+        finally:
+            lock.release()
 
     # -- reading -------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -212,11 +146,3 @@ class MetricsSink:
 
         return serve(port, addr, health=None, metrics=self)
 
-
-def _label_value(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = value if isinstance(value, str) else str(value)
-    return text[:128]
