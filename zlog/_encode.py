@@ -32,10 +32,6 @@ _MAX_INT_DIGITS = 20_000
 _LOG10_2 = math.log10(2)
 _T3 = tuple(f"{i:03d}" for i in range(1000))
 
-#: ``(time_ns, stamp)`` of the last event the JSON sink stamped: a sink handling the same event after
-#: it (the audit sink) reuses the stamp. One tuple, replaced whole, so threads never see half of one.
-LAST_STAMP: list[tuple[int, str]] = [(-1, "")]
-
 
 class Clock:
     """RFC 3339 UTC stamps with six fractional digits, cached per millisecond."""

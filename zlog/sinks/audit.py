@@ -138,8 +138,7 @@ class AuditSink:
     def _append(self, event: tuple[str, str, int, Any, str | None]) -> None:
         """Seal and write one record, under the lock."""
         signal, message, ns, fields, level = event
-        last = _encode.LAST_STAMP[0]  # the JSON sink's stamp for this very event, when it ran first
-        stamp = last[1] if last[0] == ns else self._clock.stamp(ns)
+        stamp = self._clock.stamp(ns)
         if level is None:
             record = {"seq": self._seq, "time": stamp, "signal": signal, "message": message,
                       "fields": fields, "prev": self._prev}

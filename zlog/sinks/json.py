@@ -162,7 +162,6 @@ class JSONSink:
         strftime = time.strftime
         gmtime = time.gmtime
         cache: list[tuple[int, str]] = [(-1, "")]
-        last_stamp = _encode.LAST_STAMP
 
         if self.profile is not None:
             build = _profiles.builder(self.profile)
@@ -184,7 +183,6 @@ class JSONSink:
                 stamp = (ms, strftime("%Y-%m-%dT%H:%M:%S.", gmtime(sec)) + digits[msec])
                 cache[0] = stamp
             ts = stamp[1] + digits[us] + "Z"
-            last_stamp[0] = (ns, ts)
             if level is None:
                 d = {"time": ts, "signal": name, "message": message, **fields}
                 plain = len(d) == 3 + len(fields) and "level" not in fields
