@@ -203,6 +203,36 @@ def test_a_failed_buffered_write_keeps_the_records_for_the_next_one(
     assert result.ok and result.records == 5
 
 
+@pytest.mark.parametrize("policy", ["always", "batch"])
+def test_a_record_that_fails_half_written_is_cut_and_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, policy: str
+) -> None:
+    log = tmp_path / "audit.log"
+    sink = AuditSink(log, fsync=policy)
+    router = Router()
+    router.route_all(sink)
+    router.route("ZLOG_SINK_ERROR", lambda e: None)
+    router.emit("PAYMENT_PROCESSED", "first", payment_id="p0")
+    real_write = os.write
+    calls = {"n": 0}
+
+    def half_then_full_disk(fd: int, data: object) -> int:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return real_write(fd, memoryview(data)[:40])  # type: ignore[arg-type]
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", half_then_full_disk)
+    router.emit("PAYMENT_PROCESSED", "lost to a full disk", payment_id="p1")
+    monkeypatch.setattr(os, "write", real_write)
+    router.emit("PAYMENT_PROCESSED", "after", payment_id="p2")
+    sink.close()
+    assert router.sink_errors()["audit"] == 1  # the failed record is reported, not silently dropped
+    assert [r["message"] for r in records(log)] == ["first", "after"]
+    result = verify(log)
+    assert result.ok and result.records == 2 and not result.torn_tail_bytes
+
+
 def test_audit_time_equals_the_json_lines_time_for_the_same_event(tmp_path: Path) -> None:
     import io
 

@@ -162,7 +162,11 @@ class AuditSink:
             if size - self._written >= _BUFFER_BYTES:
                 self._write_pending()
             return None
-        _write_all(self._fd, line)
+        try:
+            _write_all(self._fd, line)
+        except BaseException:
+            self._undo_partial_write()
+            raise
         self._size = size  # the record is written: the chain moves on even if the fsync below fails
         self._seq += 1
         self._prev = digest
@@ -170,6 +174,15 @@ class AuditSink:
         if self._always or time.monotonic() - self._last_sync >= self.batch_seconds:
             self._sync()
         return None
+
+    def _undo_partial_write(self) -> None:
+        """After a failed write, cut any part of the record that reached the file, so no torn line is
+        left in the middle of the log (the next record would follow it). Best effort."""
+        try:
+            if os.fstat(self._fd).st_size > self._size:
+                os.ftruncate(self._fd, self._size)
+        except OSError:
+            pass
 
     def _write_pending(self) -> None:
         if self._pending:
