@@ -233,6 +233,27 @@ def test_a_record_that_fails_half_written_is_cut_and_reported(
     assert result.ok and result.records == 2 and not result.torn_tail_bytes
 
 
+def test_a_failed_fsync_after_a_write_keeps_the_chain_going(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "audit.log"
+    sink = AuditSink(log, fsync="always")
+    router = Router()
+    router.route_all(sink)
+    router.route("ZLOG_SINK_ERROR", lambda e: None)
+    real_fsync = os.fsync
+
+    def failing_fsync(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    router.emit("PAYMENT_PROCESSED", "written, not synced", payment_id="p0")  # reported: the fsync failed
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    router.emit("PAYMENT_PROCESSED", "next", payment_id="p1")
+    sink.close()
+    assert router.sink_errors()["audit"] == 1
+    assert [r["seq"] for r in records(log)] == [0, 1]
+    assert verify(log).ok
+
+
 def test_audit_time_equals_the_json_lines_time_for_the_same_event(tmp_path: Path) -> None:
     import io
 
