@@ -141,13 +141,16 @@ def test_numbers_of_every_kind_are_measured_and_impossible_ones_skipped() -> Non
     }
 
 
-def test_a_skipped_event_does_not_take_a_label_set() -> None:
+def test_a_skipped_event_is_not_counted_as_overflow() -> None:
     router, metrics = wired(MetricsSink(max_label_sets=1))
     metrics.histogram("zlog_job_duration_seconds", JOB_COMPLETED, field="duration_seconds", labels=["job_type"])
-    router.emit("JOB_COMPLETED", "c", job_id="j0", job_type="email")  # no duration: skipped
+    router.emit("JOB_COMPLETED", "c", job_id="j0", job_type="email")  # no duration: skipped, takes no label set
     router.emit("JOB_COMPLETED", "c", job_id="j1", job_type="report", duration_seconds=0.2)
+    router.emit("JOB_COMPLETED", "c", job_id="j2", job_type="sms")  # guard full, but nothing to fold
     [series] = metrics.snapshot()["metrics"]["zlog_job_duration_seconds"]["series"]
-    assert series["labels"] == {"job_type": "report"} and metrics.overflow == {}
+    assert series["labels"] == {"job_type": "report"}
+    assert metrics.overflow == {}
+    assert metrics.skipped == {("zlog_job_duration_seconds", "missing"): 2}
 
 
 def test_scale_converts_milliseconds_to_seconds() -> None:
