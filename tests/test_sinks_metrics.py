@@ -92,6 +92,19 @@ def test_exposition_parses_with_prometheus_clients_own_parser() -> None:
     assert got[("zlog_job_duration_seconds_sum", (("job_type", "email"),))] == 0.5
 
 
+@pytest.mark.parametrize("labels", [["job_type"], ["job_type", "queue"]])
+def test_label_values_are_text_of_at_most_128_characters(labels: list[str]) -> None:
+    router, metrics = wired()
+    metrics.counter("zlog_jobs_total", "JOB", labels=labels)
+    for value in ["email", None, True, 42, 1.5, "x" * 300, "x" * 300 + "y"]:
+        fields = {"job_type": value} if value is not None else {}
+        router.emit("JOB", "j", **fields, queue="q1")
+    series = metrics.snapshot()["metrics"]["zlog_jobs_total"]["series"]
+    got = {s["labels"]["job_type"]: s["value"] for s in series}
+    assert got == {"email": 1, "": 1, "true": 1, "42": 1, "1.5": 1, "x" * 128: 2}  # cut to 128: one series
+    assert all(s["labels"].get("queue", "q1") == "q1" for s in series)
+
+
 def test_cardinality_guard_folds_new_label_sets_into_other_and_counts_them() -> None:
     router, metrics = wired(MetricsSink(max_label_sets=3))
     metrics.counter("zlog_jobs_failed_total", JOB_FAILED, labels=["job_id"])
