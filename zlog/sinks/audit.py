@@ -68,7 +68,7 @@ class AuditSink:
         self.torn_bytes = 0
         self._buffering = fsync == "none"
         self._pending: list[bytes] = []  # fsync="none": sealed lines not yet written
-        self._written = 0  # fsync="none": the file size once the pending lines are written is _size
+        self._written = 0  # fsync="none": bytes already in the file (_size also counts the pending lines)
         self._open()
         if fsync == "none":
             _exit.flush_at_exit(self)
