@@ -86,7 +86,6 @@ def redis_rates(n: int) -> tuple[float, float]:
 def nats_rates(n: int) -> tuple[float, float]:
     import nats
 
-
     subject = f"zlogbench.{uuid.uuid4().hex[:8]}"
 
     async def raw() -> float:
@@ -107,7 +106,6 @@ def nats_rates(n: int) -> tuple[float, float]:
 
 def jetstream_rates(n: int) -> tuple[float, float]:
     import nats
-
 
     subject = f"zlogbench.{uuid.uuid4().hex[:8]}"
     name = "ZLOGBENCH_" + subject.rsplit(".", 1)[1].upper()

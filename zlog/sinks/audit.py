@@ -156,45 +156,42 @@ class AuditSink:
             return self._append(event)
         if self._buffering:  # fsync="none": written at 64 KiB, flush(), close() or exit
             self._pending.append(line)
-            self._size = size
-            self._seq += 1
-            self._prev = digest
-            if size - self._written >= _BUFFER_BYTES:
-                self._write_pending()
-            return None
-        try:
-            _write_all(self._fd, line)
-        except BaseException:
-            self._undo_partial_write()
-            raise
-        self._size = size  # the record is written: the chain moves on even if the fsync below fails
+        else:
+            try:
+                _write_all(self._fd, line)
+            except BaseException:
+                self._cut_back(self._size)
+                raise
+        self._size = size  # the record is in the chain from here on, even if a write or fsync below fails
         self._seq += 1
         self._prev = digest
-        self._dirty = True
-        if self._always or time.monotonic() - self._last_sync >= self.batch_seconds:
-            self._sync()
+        if self._buffering:
+            if size - self._written >= _BUFFER_BYTES:
+                self._write_pending()
+        else:
+            self._dirty = True
+            if self._always or time.monotonic() - self._last_sync >= self.batch_seconds:
+                self._sync()
         return None
 
-    def _undo_partial_write(self) -> None:
-        """After a failed write, cut any part of the record that reached the file, so no torn line is
-        left in the middle of the log (the next record would follow it). Best effort."""
+    def _cut_back(self, size: int) -> None:
+        """After a failed write, cut the file back to ``size``: whatever part of the data reached it
+        would otherwise be a torn line in the middle of the log. Best effort."""
         try:
-            if os.fstat(self._fd).st_size > self._size:
-                os.ftruncate(self._fd, self._size)
+            if os.fstat(self._fd).st_size > size:
+                os.ftruncate(self._fd, size)
         except OSError:
             pass
 
     def _write_pending(self) -> None:
         if self._pending:
-            view = memoryview(b"".join(self._pending))
-            self._pending.clear()
             try:
-                while view:
-                    view = view[os.write(self._fd, view) :]
-            finally:  # a failed write keeps what was not written, to be retried by the next write
-                if view:
-                    self._pending.append(bytes(view))
-                self._written = self._size - len(view)
+                _write_all(self._fd, b"".join(self._pending))
+            except BaseException:  # the lines stay buffered, to be written whole by the next write
+                self._cut_back(self._written)
+                raise
+            self._pending.clear()
+            self._written = self._size
 
     def _sync(self) -> None:
         self._write_pending()
