@@ -25,7 +25,7 @@ def one_run(maxsize: int, policy: str) -> list[int]:
         gate.wait()
 
     router = zlog.Router()
-    bg = zlog.Background(stalled, maxsize=maxsize, overflow=policy, router=router)
+    bg = zlog.Background(stalled, maxsize=maxsize, overflow=policy)
     router.route("JOB_COMPLETED", bg)
     emit, clock = router.emit, time.perf_counter_ns
     router.emit("JOB_COMPLETED", "first: the writer takes it and stalls")

@@ -50,7 +50,7 @@ def nats_sink_rate(subject_prefix: str, n: int) -> float:
     from zlog.sinks.nats import NATSSink
 
     router = zlog.Router()
-    sink = NATSSink(subject_prefix=subject_prefix, maxsize=50_000, router=router)
+    sink = NATSSink(subject_prefix=subject_prefix, maxsize=50_000)
     router.route_all(sink)
     rate = through_sink(sink, router, n)
     sink.close(timeout=10)
@@ -74,7 +74,7 @@ def redis_rates(n: int) -> tuple[float, float]:
         raw = n / (time.perf_counter() - start)
         client.delete(stream)
         router = zlog.Router()
-        sink = RedisSink(stream=stream, maxlen=n * 2, maxsize=50_000, router=router)
+        sink = RedisSink(stream=stream, maxlen=n * 2, maxsize=50_000)
         router.route_all(sink)
         rate = through_sink(sink, router, n)
         sink.close(timeout=10)

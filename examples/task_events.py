@@ -84,9 +84,10 @@ class LiveSubscriber:
             print(f"live: {event.signal:<16} {subject}", file=sys.stderr)
             self.printed += 1
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> bool:
         self.inbox.put(None)
-        self.thread.join(timeout=10)
+        self.thread.join(timeout=10 if timeout is None else timeout)
+        return not self.thread.is_alive()
 
 
 class History:

@@ -132,7 +132,7 @@ def test_fatal_flushes_every_sink_and_the_process_goes_on() -> None:
         "import zlog\n"
         "class S:\n"
         "    def handle(self, e): pass\n"
-        "    def flush(self): print('flushed', flush=True)\n"
+        "    def flush(self, timeout=None): print('flushed', flush=True)\n"
         "zlog.route('OTHER', S())\n"
         "zlog.route('FATAL', lambda e: print('fatal:', e.message, e.level, flush=True))\n"
         "zlog.fatal('cannot go on', reason='disk')\n"
@@ -148,14 +148,16 @@ def test_flush_and_close_module_functions_reach_every_sink(zlog_events: Captured
     class Sink:
         def handle(self, event: Event) -> None: ...
 
-        def flush(self) -> None:
+        def flush(self, timeout: float | None = None) -> bool:
             calls.append("flush")
+            return True
 
-        def close(self) -> None:
+        def close(self, timeout: float | None = None) -> bool:
             calls.append("close")
+            return True
 
     zlog.route("A", Sink())
     assert zlog.flush(timeout=5) is True
-    zlog.close(timeout=5)
-    assert calls == ["flush", "flush", "close"]
+    assert zlog.close(timeout=5) is True
+    assert calls == ["flush", "close"]
     assert zlog.routes() == ()

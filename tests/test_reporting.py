@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import pytest
 
 import zlog
-from zlog import Event, Router
+from zlog import Background, Event, Router
 
 
 def collector() -> tuple[list[Event], Any]:
@@ -109,15 +110,16 @@ def test_failing_flush_is_counted_and_reported() -> None:
 
         def handle(self, event: Event) -> None: ...
 
-        def flush(self) -> None:
+        def flush(self, timeout: float | None = None) -> bool:
             raise OSError("flush failed")
 
     router = Router()
     reports: list[Event] = []
     router.route("A", BadFlush())
     router.route("ZLOG_SINK_ERROR", reports.append)
-    router.flush()
-    assert router.sink_errors()["bad-flush"] == 1
+    assert router.flush() is True  # it failed, it did not run out of time
+    assert router.flush(timeout=5) is True  # the same on a helper thread, under a deadline
+    assert router.sink_errors()["bad-flush"] == 2
     assert reports[0].fields["failed_signal"] == ""
 
 
@@ -132,7 +134,7 @@ class FakeClock:
 def test_suppressed_reports_are_counted_once_the_interval_has_passed() -> None:
     router = Router(report_interval=10)
     clock = FakeClock()
-    router._reporter.clock = clock
+    router._reporter.clock = clock  # test seam: the router's reporter reads this clock
     reports: list[Event] = []
 
     @zlog.sink("flaky")
@@ -235,14 +237,15 @@ def test_a_failing_close_is_counted_and_the_other_sinks_are_still_closed() -> No
 
         def handle(self, event: Event) -> None: ...
 
-        def close(self) -> None:
+        def close(self, timeout: float | None = None) -> bool:
             raise OSError("close failed")
 
     class GoodClose:
         def handle(self, event: Event) -> None: ...
 
-        def close(self) -> None:
+        def close(self, timeout: float | None = None) -> bool:
             closed.append("good")
+            return True
 
     router = Router()
     reports: list[Event] = []
@@ -266,3 +269,76 @@ def test_a_sink_removed_while_it_fails_is_still_reported() -> None:
     router.route("ZLOG_SINK_ERROR", reports.append)
     router.emit("A", "x")
     assert reports[0].fields["sink"] == "unroutes_itself"
+
+
+@pytest.mark.parametrize("error", [asyncio.CancelledError(), GeneratorExit(), type("Custom", (BaseException,), {})()])
+def test_a_sink_raising_a_base_exception_is_reported_and_the_next_sink_still_gets_the_event(
+    error: BaseException,
+) -> None:
+    router = Router()
+    got: list[Event] = []
+    reports: list[Event] = []
+
+    def raising(event: Event) -> None:
+        raise error
+
+    router.route("ZLOG_SINK_ERROR", reports.append)
+    router.route("A", raising, got.append)
+    router.emit("A", "x")  # does not raise
+    assert [e.signal for e in got] == ["A"]
+    assert router.sink_errors()["raising"] == 1
+    assert reports[0].fields["error"] is error
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), SystemExit(3)])
+def test_keyboard_interrupt_and_system_exit_from_a_sink_propagate(error: BaseException) -> None:
+    router = Router()
+
+    def raising(event: Event) -> None:
+        raise error
+
+    router.route("A", raising)
+    with pytest.raises(type(error)):
+        router.emit("A", "x")
+
+
+def test_a_message_whose_str_raises_is_written_as_its_repr_and_emit_does_not_raise() -> None:
+    class NoStr:
+        def __str__(self) -> str:
+            raise ValueError("no text")
+
+        def __repr__(self) -> str:
+            return "<NoStr>"
+
+    class Neither:
+        def __str__(self) -> str:
+            raise asyncio.CancelledError()
+
+        def __repr__(self) -> str:
+            raise GeneratorExit()
+
+    router = Router()
+    got: list[Event] = []
+    router.route("A", got.append)
+    router.emit("A", NoStr())  # type: ignore[call-overload]
+    router.emit("A", Neither())  # type: ignore[call-overload]
+    assert got[0].message == "<NoStr>"
+    assert got[1].message == f"<unprintable {Neither.__qualname__}>"
+
+
+def test_a_background_sink_on_a_catch_all_route_never_receives_its_own_reports() -> None:
+    router = Router()
+    seen: list[str] = []
+
+    def failing(event: Event) -> None:
+        seen.append(event.signal)
+        raise OSError("disk gone")
+
+    background = Background(failing, maxsize=1)
+    others: list[Event] = []
+    router.route_all(background)
+    router.route_all(others.append)
+    router.emit("JOB_DONE", "x")
+    assert background.flush(timeout=5)
+    assert seen == ["JOB_DONE"]  # its own ZLOG_SINK_ERROR report did not come back to it
+    assert [e.signal for e in others] == ["JOB_DONE", "ZLOG_SINK_ERROR"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from typing import Any
 
 import pytest
@@ -106,20 +107,22 @@ def test_object_sink_with_handle_flush_and_close() -> None:
         def handle(self, event: Event) -> None:
             self.events.append(event)
 
-        def flush(self) -> None:
+        def flush(self, timeout: float | None = None) -> bool:
             self.calls.append("flush")
+            return True
 
-        def close(self) -> None:
+        def close(self, timeout: float | None = None) -> bool:
             self.calls.append("close")
+            return True
 
     router = Router()
     s = Sink()
     router.route("A", s)
     router.emit("A", "x")
     assert router.flush() is True
-    router.close()
+    assert router.close() is True
     assert len(s.events) == 1
-    assert s.calls == ["flush", "flush", "close"]
+    assert s.calls == ["flush", "close"]  # close() is the sink's own flush-then-release
     assert router.routes() == ()
 
 
@@ -128,10 +131,13 @@ def test_flush_with_exhausted_timeout_reports_false() -> None:
 
     class Slow:
         def handle(self, event: Event) -> None: ...
-        def flush(self) -> None: ...
+        def flush(self, timeout: float | None = None) -> bool:
+            time.sleep(0.2)
+            return True
 
     router.route("A", Slow(), Slow())
-    assert router.flush(timeout=-1) is False
+    assert router.flush(timeout=0) is False
+    assert router.flush(timeout=-1) is False  # a negative timeout is already due, as in threading
 
 
 def test_route_rejects_non_sinks_and_missing_sinks() -> None:
@@ -384,25 +390,23 @@ def test_flush_hands_the_remaining_time_to_sinks_that_take_a_timeout() -> None:
     assert seen[1] is not None and 0 < seen[1] <= 30
 
 
-def test_close_flushes_then_closes_each_sink_once_and_keeps_processors() -> None:
+def test_close_closes_each_sink_once_removes_the_routes_and_keeps_processors() -> None:
     calls: list[str] = []
 
     class Sink:
         def handle(self, event: Event) -> None: ...
 
-        def flush(self) -> None:
-            calls.append("flush")
-
-        def close(self) -> None:
+        def close(self, timeout: float | None = None) -> bool:
             calls.append("close")
+            return True
 
     router = Router()
     sink = Sink()
     router.route("A", sink)
     router.route("B", sink)
     redact = router.add_processor(zlog.processors.Redact())
-    router.close()
-    assert calls == ["flush", "close"]
+    assert router.close() is True
+    assert calls == ["close"]
     assert router.routes() == () and router.sink_errors() == {}
     assert router.processors() == (redact,)  # routing again after close still redacts
     got, s = collector()
@@ -435,3 +439,56 @@ def test_strict_mode_rejects_extra_positional_arguments_and_is_fixed_at_creation
         router.emit("JOB_QUEUED", "Job %s queued", "j1")  # type: ignore[call-arg]
     with pytest.raises(AttributeError):
         router.strict = False  # type: ignore[misc]
+
+
+def test_a_route_with_a_level_passes_only_events_at_that_level_or_above() -> None:
+    router = Router()
+    got, sink = collector()
+    router.route("*", sink, level="warn")
+    router.emit(zlog.Signal("JOB_RETRY", level="warn"), "retrying")
+    router.emit(zlog.Signal("JOB_FAILED", level="error"), "failed")
+    router.emit(zlog.Signal("JOB_TRACE", level="debug"), "detail")
+    router.emit(zlog.INFO, "info")
+    router.emit("JOB_QUEUED", "a signal without a level counts as info")
+    assert [e.signal for e in got] == ["JOB_RETRY", "JOB_FAILED"]
+
+
+def test_a_signal_without_a_level_passes_a_debug_or_info_threshold() -> None:
+    router = Router()
+    got, sink = collector()
+    router.route("*", sink, level="info")
+    router.emit("JOB_QUEUED", "no level")
+    router.emit(zlog.DEBUG, "debug")
+    assert [e.signal for e in got] == ["JOB_QUEUED"]
+
+
+def test_a_sink_on_two_routes_gets_each_event_once_by_its_most_permissive_route() -> None:
+    router = Router()
+    got, sink = collector()
+    router.route("*", sink, level="error")
+    router.route("JOB_*", sink)  # every JOB_ event, whatever its level
+    router.route("JOB_*", sink, level="fatal")
+    router.emit(zlog.Signal("JOB_TRACE", level="debug"), "job detail")
+    router.emit(zlog.Signal("DB_SLOW", level="warn"), "not a job, below error")
+    router.emit(zlog.ERROR, "an error")
+    assert [e.signal for e in got] == ["JOB_TRACE", "ERROR"]
+
+
+def test_a_failing_sink_behind_a_level_threshold_is_still_counted_and_reported_by_name() -> None:
+    router = Router()
+    reports, report_sink = collector()
+
+    @zlog.sink("picky")
+    def picky(event: Event) -> None:
+        raise OSError("disk full")
+
+    router.route("ZLOG_SINK_ERROR", report_sink)
+    router.route("*", picky, level="error")
+    router.emit(zlog.ERROR, "x")
+    assert router.sink_errors()["picky"] == 1 and reports[0].fields["sink"] == "picky"
+    assert router.sinks_for(zlog.ERROR) == (picky,)
+
+
+def test_a_route_level_must_be_a_known_level() -> None:
+    with pytest.raises(ValueError, match="unknown level"):
+        Router().route("*", print, level="loud")

@@ -138,8 +138,8 @@ def test_pending_for_needs_the_condition_to_hold() -> None:
     assert statuses(got) == [("Backlog", "firing")]
 
 
-def test_instances_per_rule_are_bounded() -> None:
-    router, alerts, _, got = wired(max_instances=3)
+def test_label_sets_per_rule_are_bounded_by_max_label_sets() -> None:
+    router, alerts, _, got = wired(max_label_sets=3)
     alerts.on("JOB_ABANDONED", name="JobAbandoned", by=["job_id"])
     for i in range(10):
         router.emit("JOB_ABANDONED", "x", job_id=f"j{i}")
@@ -244,3 +244,51 @@ def test_windows_of_quiet_label_sets_are_forgotten() -> None:
     clock.now += 11
     alerts.evaluate()
     assert alerts._rules[0].data == {}
+
+
+def test_a_notification_that_finds_the_queue_full_is_counted_and_reported() -> None:
+    import threading
+
+    release = threading.Event()
+
+    def slow(notification: dict[str, Any]) -> None:
+        release.wait(10)
+
+    clock = Clock()
+    alerts = AlertSink([slow], clock=clock, max_pending=2)
+    router = Router()
+    reports: list[Any] = []
+    router.route("ZLOG_EVENTS_DROPPED", reports.append)
+    router.route("JOB_*", alerts)
+    alerts.on("JOB_ABANDONED", name="JobAbandoned", by=["job_id"])
+    for i in range(6):  # one in the notifier, two queued, three find the queue full
+        router.emit("JOB_ABANDONED", "x", job_id=f"j{i}")
+    release.set()
+    assert alerts.flush(timeout=10)
+    assert alerts.stats()["notify_dropped"] >= 3
+    assert sum(r.fields["dropped"] for r in reports) >= 1 and reports[0].fields["sink"] == "alerts"
+    alerts.close()
+    assert sum(r.fields["dropped"] for r in reports) == alerts.stats()["notify_dropped"]  # all reported by close
+
+
+def test_label_values_are_cut_to_128_characters() -> None:
+    router, alerts, _, got = wired()
+    alerts.on("JOB_ABANDONED", name="JobAbandoned", by=["job_type", "error"])
+    router.emit("JOB_ABANDONED", "x", job_type="e" * 1_000_000, error=ValueError("secret " * 1000))
+    alerts.flush(timeout=5)
+    [notification] = got
+    assert notification["labels"]["job_type"] == "e" * 128
+    assert notification["labels"]["error"] == "ValueError"  # an exception's type, never its unbounded message
+
+
+def test_a_single_signal_name_is_one_signal_never_its_letters() -> None:
+    router, alerts, _, got = wired()
+    alerts.on("JOB_ABANDONED", name="JobAbandoned")
+    router.emit("J", "x")
+    router.emit("JOB_ABANDONED", "x")
+    alerts.flush(timeout=5)
+    assert statuses(got) == [("JobAbandoned", "firing")]
+    with pytest.raises(ValueError, match="pattern"):
+        alerts.on("JOB_*", name="Patterns")
+    with pytest.raises(TypeError):
+        alerts.on(42, name="NotASignal")  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,8 +29,19 @@ def write(path: Path, n: int, **kwargs: object) -> AuditSink:
     return sink
 
 
-def records(path: Path) -> list[dict[str, object]]:
+def records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_bytes().splitlines()]
+
+
+def segment_paths(log: Path) -> list[Path]:
+    return sorted(log.parent.glob(log.name + ".0*"))
+
+
+def crash_after_rotation_rename(log: Path) -> Path:
+    """What a crash between rotation's rename and create leaves: the live file renamed to the next segment."""
+    target = log.with_name(f"{log.name}.{len(segment_paths(log)) + 1:05d}")
+    log.rename(target)
+    return target
 
 
 def test_records_carry_sequence_numbers_and_a_hash_chain(tmp_path: Path) -> None:
@@ -38,8 +51,6 @@ def test_records_carry_sequence_numbers_and_a_hash_chain(tmp_path: Path) -> None
     assert [r["seq"] for r in recs] == [0, 1, 2]
     assert recs[0]["prev"] == "0" * 64
     lines = log.read_bytes().splitlines()
-    import hashlib
-
     assert recs[1]["prev"] == hashlib.sha256(lines[0]).hexdigest()
     assert recs[1]["fields"] == {"payment_id": "p1", "amount_cents": 101}
     assert list(recs[0])[:4] == ["seq", "time", "signal", "message"] and list(recs[0])[-2:] == ["prev", "hash"]
@@ -49,7 +60,7 @@ def test_records_carry_sequence_numbers_and_a_hash_chain(tmp_path: Path) -> None
 @pytest.mark.parametrize("policy", ["always", "batch", "none"])
 def test_every_durability_policy_writes_a_verifiable_chain(tmp_path: Path, policy: str) -> None:
     log = tmp_path / "audit.log"
-    sink = write(log, 20, fsync=policy, batch_ms=1)
+    sink = write(log, 20, fsync=policy, batch_interval=0.001)
     sink.flush()
     sink.close()
     assert verify(log).records == 20
@@ -114,11 +125,11 @@ def test_sigkill_mid_write_leaves_only_a_torn_tail(tmp_path: Path) -> None:
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
     # make the tail torn for certain: cut the last line short, as a kill inside write() would
-    data = log.read_bytes()
-    log.write_bytes(data[: len(data) - 100])
+    cut = log.read_bytes()[:-100]
+    log.write_bytes(cut)
     result = verify(log)
     assert result.ok, result.summary()
-    assert result.records >= 200
+    assert result.records == cut.count(b"\n") >= 199  # every whole line; the 200th may be the one cut short
     assert result.torn_tail_bytes > 0
     assert "torn tail" in result.summary()
 
@@ -268,9 +279,21 @@ def test_audit_time_equals_the_json_lines_time_for_the_same_event(tmp_path: Path
     assert [r["time"] for r in records(log)] == json_times
 
 
-@pytest.mark.parametrize(("kwargs", "error"), [({"fsync": "sometimes"}, ValueError), ({"max_bytes": 10}, ValueError)])
-def test_bad_settings_are_clear_errors(tmp_path: Path, kwargs: dict[str, object], error: type[Exception]) -> None:
-    with pytest.raises(error):
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"fsync": "sometimes"},
+        {"max_bytes": 10},
+        {"batch_interval": -1},
+        {"batch_interval": float("nan")},
+        {"batch_interval": float("inf")},
+        {"batch_interval": "0.05"},
+        {"batch_interval": True},
+    ],
+)
+def test_bad_settings_are_clear_errors(tmp_path: Path, kwargs: dict[str, object]) -> None:
+    name = next(iter(kwargs))
+    with pytest.raises(ValueError, match=f"^{name} must be"):
         AuditSink(tmp_path / "audit.log", **kwargs)  # type: ignore[arg-type]
 
 
@@ -284,3 +307,129 @@ def test_field_values_of_any_type_are_recorded(tmp_path: Path) -> None:
     [rec] = records(log)
     assert rec["level"] == "warn" and rec["fields"]["amount"] == str(2**70)  # type: ignore[index]
     assert verify(log).ok
+
+
+def test_batch_interval_is_in_seconds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])  # a fake clock: no timing in the test
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    sink = AuditSink(tmp_path / "audit.log", fsync="batch", batch_interval=0.5)
+    router = Router()
+    router.route_all(sink)
+    synced.clear()  # opening a new file syncs its directory
+    router.emit("A", "at once")
+    now[0] += 0.4  # 400 ms: less than 0.5 seconds, far more than 0.5 milliseconds
+    router.emit("A", "0.4 s later")
+    assert synced == []
+    now[0] += 0.2
+    router.emit("A", "0.6 s after the open")
+    assert len(synced) == 1
+    sink.close()
+
+
+def test_reopening_after_a_crash_between_rotation_rename_and_create_begins_with_a_linked_segment_header(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "audit.log"
+    write(log, 40, max_bytes=2048).close()
+    last = crash_after_rotation_rename(log)
+    last_line = last.read_bytes().splitlines()[-1]
+    last_seq = json.loads(last_line)["seq"]
+    write(log, 1, max_bytes=2048).close()
+    header, record = records(log)
+    assert header["signal"] == "ZLOG_AUDIT_SEGMENT"
+    assert header["fields"] == {"previous_segment": last.name, "previous_seq": last_seq}
+    assert header["seq"] == last_seq + 1 and header["prev"] == hashlib.sha256(last_line).hexdigest()
+    assert record["seq"] == last_seq + 2
+    result = verify(log)
+    assert result.ok and not result.live_missing and result.records == last_seq + 3, result.summary()
+
+
+@pytest.mark.parametrize("live", ["missing", "empty"])
+def test_reopening_when_the_last_segment_is_torn_sets_its_tail_aside_and_continues_from_its_last_record(
+    tmp_path: Path, live: str
+) -> None:
+    log = tmp_path / "audit.log"
+    write(log, 40, max_bytes=2048).close()
+    last = crash_after_rotation_rename(log)
+    if live == "empty":
+        log.write_bytes(b"")
+    whole = last.read_bytes().splitlines(keepends=True)
+    torn = whole[-1][:-20]
+    last.write_bytes(b"".join(whole[:-1]) + torn)
+    sink = write(log, 1, max_bytes=2048)
+    sink.close()
+    assert sink.torn_bytes == len(torn)
+    assert last.read_bytes() == b"".join(whole[:-1])  # the segment keeps every whole record
+    assert (tmp_path / "audit.log.torn").read_bytes() == torn + b"\n"
+    header, recovered, record = records(log)
+    assert record["signal"] == "PAYMENT_PROCESSED"
+    assert header["fields"] == {"previous_segment": last.name, "previous_seq": json.loads(whole[-2])["seq"]}
+    assert recovered["signal"] == "ZLOG_AUDIT_RECOVERED"
+    assert recovered["fields"] == {"torn_bytes": len(torn), "torn_file": str(log) + ".torn", "torn_from": last.name}
+    result = verify(log)
+    assert result.ok and not result.torn_tail_bytes, result.summary()
+
+
+def test_reopening_when_the_last_segment_is_empty_continues_from_the_segment_before(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    write(log, 40, max_bytes=2048).close()
+    full = crash_after_rotation_rename(log)
+    log.write_bytes(b"")
+    empty = crash_after_rotation_rename(log)  # an empty segment after the last full one, and no live file
+    last_seq = records(full)[-1]["seq"]
+    write(log, 1, max_bytes=2048).close()
+    header = records(log)[0]
+    assert header["seq"] == last_seq + 1
+    assert header["fields"] == {"previous_segment": empty.name, "previous_seq": last_seq}
+    result = verify(log)
+    assert result.ok and result.records == last_seq + 3, result.summary()
+
+
+def payment_ids(paths: list[Path]) -> list[str]:
+    return [r["fields"]["payment_id"] for p in paths for r in records(p) if r["signal"] == "PAYMENT_PROCESSED"]
+
+
+@pytest.mark.parametrize("failing", ["rename", "create"])
+def test_a_rotation_that_fails_is_a_counted_error_and_the_next_record_rotates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    log = tmp_path / "audit.log"
+    sink = AuditSink(log, max_bytes=2048, fsync="always")
+    router = Router()
+    router.route_all(sink)
+    router.route("ZLOG_SINK_ERROR", lambda e: None)
+    real_rename, real_open = os.rename, os.open
+    failures = [OSError(28, "No space left on device")]
+
+    def rename(src: Any, dst: Any) -> None:
+        if failing == "rename" and failures:
+            raise failures.pop()
+        real_rename(src, dst)
+
+    def open_(path: Any, flags: int, mode: int = 0o777, **kw: Any) -> int:
+        if failing == "create" and flags & os.O_EXCL and failures:
+            raise failures.pop()
+        return real_open(path, flags, mode, **kw)
+
+    monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(os, "open", open_)
+    for i in range(40):
+        router.emit("PAYMENT_PROCESSED", "Payment processed", payment_id=f"p{i}", amount_cents=100 + i)
+    sink.close()
+    assert not failures and router.sink_errors()["audit"] == 1  # one record failed, and was reported
+    ids = payment_ids([*segment_paths(log), log])
+    assert len(ids) == 39 and ids == sorted(set(ids), key=lambda s: int(s[1:]))
+    result = verify(log)
+    assert result.ok and not result.live_missing, result.summary()
+
+
+def test_reopening_a_log_whose_last_line_is_not_a_record_is_a_clear_error(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    write(log, 2).close()
+    with open(log, "ab") as fh:
+        fh.write(b"hello\n")
+    with pytest.raises(ValueError, match="zlog audit verify"):
+        AuditSink(log)

@@ -21,28 +21,32 @@ class Gate:
 
     def __init__(self) -> None:
         self.open = threading.Event()
+        self.entered = threading.Event()  # the writer is inside handle()
         self.events: list[Event] = []
         self.threads: set[str] = set()
         self.flushed = 0
         self.closed = False
 
     def handle(self, event: Event) -> None:
+        self.entered.set()
         self.open.wait(10)
         self.threads.add(threading.current_thread().name)
         self.events.append(event)
 
-    def flush(self) -> None:
+    def flush(self, timeout: float | None = None) -> bool:
         self.flushed += 1
+        return True
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> bool:
         self.closed = True
+        return True
 
 
 def wired(sink: object, **kwargs: object) -> tuple[Router, Background, list[Event]]:
     router = Router()
     reports: list[Event] = []
     router.route("ZLOG_*", reports.append)
-    bg = Background(sink, router=router, **kwargs)  # type: ignore[arg-type]
+    bg = Background(sink, **kwargs)  # type: ignore[arg-type]
     router.route("JOB_*", bg)
     return router, bg, reports
 
@@ -139,7 +143,9 @@ def test_sink_errors_on_the_writer_are_counted_and_reported() -> None:
     bg.flush(timeout=10)
     assert bg.errors == 1
     [report] = [e for e in reports if e.signal == "ZLOG_SINK_ERROR"]
-    assert isinstance(report.fields["error"], OSError) and report.fields["sink"] == bg.name
+    assert isinstance(report.fields["error"], OSError)
+    assert report.fields["sink"] == "broken"  # named after the sink that failed, not the queue in front of it
+    assert router.sink_errors()["broken"] == 1
 
 
 def test_router_flush_and_close_drain_background_sinks() -> None:
@@ -233,3 +239,85 @@ def test_200_forks_while_another_thread_emits_neither_deadlock_nor_lose_child_ev
     assert done.returncode == 0, done.stderr
     child = [json.loads(line) for line in out.read_bytes().splitlines() if b'"CHILD"' in line]
     assert sorted((c["child"], c["k"]) for c in child) == [(n, k) for n in range(200) for k in range(3)]
+
+
+class StuckFlush:
+    """A sink whose flush blocks (a full pipe, a hung server) and ignores its timeout."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.events: list[Event] = []
+
+    def handle(self, event: Event) -> None:
+        self.events.append(event)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        self.release.wait(60)
+        return True
+
+
+def test_flush_with_a_timeout_returns_by_the_deadline_when_the_sink_under_background_blocks() -> None:
+    stuck = StuckFlush()
+    router = Router()
+    background = Background(stuck)
+    router.route("JOB_*", background)
+    router.emit("JOB_DONE", "x")
+    try:
+        start = time.monotonic()
+        assert router.flush(timeout=1) is False
+        assert background.flush(timeout=0.5) is False
+        assert time.monotonic() - start < 4
+        assert [e.message for e in stuck.events] == ["x"]  # the event itself was written
+    finally:
+        stuck.release.set()
+
+
+def test_interpreter_exit_is_not_held_by_a_sink_that_blocks_in_flush(tmp_path: Path) -> None:
+    code = textwrap.dedent(
+        """
+        import threading, zlog
+        class Stuck:
+            def handle(self, event): pass
+            def flush(self, timeout=None):
+                threading.Event().wait(600)
+                return True
+        zlog.route_all(zlog.Background(Stuck(), exit_timeout=1.0))
+        zlog.emit("JOB_DONE", "done")
+        """
+    )
+    start = time.monotonic()
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    assert time.monotonic() - start < 30  # about exit_timeout plus the interpreter's start
+
+
+def test_events_left_when_close_runs_out_of_time_are_counted_and_reported() -> None:
+    gate = Gate()  # never opened: the writer stays stuck in the sink with the first event
+    router, bg, reports = wired(gate, maxsize=100)
+    router.emit("JOB_DONE", "first")
+    assert gate.entered.wait(5)
+    for i in range(9):
+        router.emit("JOB_DONE", str(i))
+    assert bg.close(timeout=0.3) is False
+    assert bg.dropped == 9  # the first event is in the sink's hands; the nine behind it are lost
+    [report] = [r for r in reports if r.signal == "ZLOG_EVENTS_DROPPED"]
+    assert report.fields["dropped"] == 9 and "closed" in report.fields["reason"]
+    gate.open.set()
+
+
+def test_events_left_at_exit_are_counted_and_reported(tmp_path: Path) -> None:
+    code = textwrap.dedent(
+        """
+        import sys, threading, zlog
+        class Stalled:
+            def handle(self, event):
+                threading.Event().wait(600)
+        zlog.route("JOB_*", zlog.Background(Stalled(), exit_timeout=0.5))
+        zlog.route("ZLOG_EVENTS_DROPPED", zlog.JSONSink(sys.stdout))
+        for i in range(5):
+            zlog.emit("JOB_DONE", "done")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], check=True, timeout=60, capture_output=True, text=True)
+    [report] = [json.loads(line) for line in done.stdout.splitlines()]
+    assert report["signal"] == "ZLOG_EVENTS_DROPPED" and report["total_dropped"] == 5  # queued or in the sink's hands
+    assert "exited" in report["reason"]

@@ -115,3 +115,25 @@ def test_health_endpoint_serves_json_with_503_when_unhealthy_and_metrics_next_to
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_single_signal_name_is_one_signal_never_its_letters() -> None:
+    router, health, _ = wired(heartbeat="WORKER_HEARTBEAT", worker_stopped="WORKER_STOPPED")
+    router.emit("W", "a signal named like a letter of the name", worker_id="w-1")
+    assert health.status()["checks"].keys() == {"failure_rate"}  # not taken for a heartbeat
+    router.emit("WORKER_HEARTBEAT", "beat", worker_id="w-1")
+    assert "worker:w-1" in health.status()["checks"]
+    router.emit("WORKER_STOPPED", "bye", worker_id="w-1")
+    assert "worker:w-1" not in health.status()["checks"]
+
+
+def test_signal_arguments_take_signals_names_and_patterns() -> None:
+    import zlog
+
+    beat = zlog.Signal("WORKER_BEAT")
+    router, health, _ = wired(heartbeat=[beat, "WORKER_ALIVE_*"])
+    router.emit(beat, "beat", worker_id="w-1")
+    router.emit("WORKER_ALIVE_AND_WELL", "beat", worker_id="w-2")
+    assert {"worker:w-1", "worker:w-2"} <= health.status()["checks"].keys()
+    with pytest.raises(TypeError):
+        HealthSink(heartbeat=[42])  # type: ignore[list-item]

@@ -226,3 +226,38 @@ def test_exposition_passes_promtool_lint_when_promtool_is_installed() -> None:
     text = generate_latest(registry_for(metrics))
     done = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr.decode()
+
+
+def test_zlog_events_total_keeps_at_most_max_label_sets_signals_and_folds_the_rest_into_other() -> None:
+    router, metrics = wired(MetricsSink(declare="JOB_DONE", max_label_sets=10))
+    for i in range(200_000):
+        router.emit(f"DYNAMIC_{i}", "a signal name made at run time")
+    router.emit("JOB_DONE", "declared signals keep their series")
+    events = metrics.snapshot()["events"]
+    assert len(events) == 11  # ten signals (the declared one among them) and "other"
+    assert events["JOB_DONE"] == 1 and events["other"] == 200_000 - 9
+    assert metrics.overflow == {"zlog_events_total": 200_000 - 9}
+    assert samples(metrics)[("zlog_metric_overflow_total", (("metric", "zlog_events_total"),))] == 200_000 - 9
+
+
+def test_a_single_signal_name_is_one_signal_never_its_letters() -> None:
+    router, metrics = wired(MetricsSink(declare="JOB_DONE"))
+    metrics.counter("zlog_done_total", "JOB_DONE")
+    router.emit("J", "x")
+    assert metrics.snapshot()["events"] == {"JOB_DONE": 0, "J": 1}
+    assert metrics.snapshot()["metrics"]["zlog_done_total"]["signals"] == ["JOB_DONE"]
+    with pytest.raises(ValueError, match="pattern"):
+        MetricsSink(declare="JOB_*")
+    with pytest.raises(TypeError):
+        MetricsSink(declare=42)  # type: ignore[arg-type]
+
+
+def test_a_metric_on_several_signals_or_a_pattern_counts_each_matching_event() -> None:
+    router, metrics = wired()
+    metrics.counter("zlog_job_endings_total", ["JOB_FAILED", "JOB_ABANDONED"], labels=["job_type"])
+    metrics.counter("zlog_worker_events_total", "WORKER_*")
+    for signal in ("JOB_FAILED", "JOB_ABANDONED", "JOB_COMPLETED", "WORKER_BUSY", "WORKER_IDLE", "OTHER"):
+        router.emit(signal, "x", job_type="email")
+    got = samples(metrics)
+    assert got[("zlog_job_endings_total", (("job_type", "email"),))] == 2
+    assert got[("zlog_worker_events_total", ())] == 2

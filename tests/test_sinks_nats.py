@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -60,7 +61,7 @@ def jetstream(prefix: str) -> Iterator[str]:
 
 def wired(prefix: str, **kwargs: Any) -> tuple[zlog.Router, NATSSink]:
     router = zlog.Router()
-    sink = NATSSink(subject_prefix=prefix, router=router, **kwargs)
+    sink = NATSSink(subject_prefix=prefix, **kwargs)
     router.route_all(sink)
     return router, sink
 
@@ -96,7 +97,7 @@ def test_jetstream_stores_each_event_once_even_when_a_batch_is_sent_again(prefix
 
 def test_a_server_that_is_down_never_blocks_emit_and_close_returns(prefix: str) -> None:
     router = zlog.Router()
-    sink = NATSSink("nats://127.0.0.1:1", subject_prefix=prefix, maxsize=20, router=router)
+    sink = NATSSink("nats://127.0.0.1:1", subject_prefix=prefix, maxsize=20)
     router.route("JOB_*", sink)
     for n in range(200):
         router.emit("JOB_DONE", "x", n=n)
@@ -161,7 +162,7 @@ def test_a_stream_that_refuses_messages_fails_the_batch_without_retrying_it(pref
     run(add())
     try:
         router = zlog.Router()
-        sink = NATSSink(subject_prefix=prefix, batch_size=10, router=router)
+        sink = NATSSink(subject_prefix=prefix, batch_size=10)
         router.route("JOB_*", sink)
         errors: list[zlog.Event] = []
         router.route("ZLOG_SINK_ERROR", errors.append)
@@ -207,7 +208,7 @@ def test_a_server_without_jetstream_gets_core_publishes(tmp_path: Any) -> None:
         reader.start()
         time.sleep(0.5)
         router = zlog.Router()
-        sink = NATSSink(f"nats://127.0.0.1:{port}", router=router)
+        sink = NATSSink(f"nats://127.0.0.1:{port}")
         router.route_all(sink)
         router.emit("JOB_DONE", "done", job_id="j1")
         assert sink.close(timeout=10) and sink.sent == 1 and sink.reconnects == 0
@@ -216,3 +217,18 @@ def test_a_server_without_jetstream_gets_core_publishes(tmp_path: Any) -> None:
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_events_still_queued_for_an_unreachable_server_at_exit_are_counted_and_reported() -> None:
+    code = (
+        "import sys, zlog\n"
+        "from zlog.sinks.nats import NATSSink\n"
+        "zlog.route('JOB_*', NATSSink('nats://127.0.0.1:1', exit_timeout=0.5))\n"
+        "zlog.route('ZLOG_EVENTS_DROPPED', zlog.JSONSink(sys.stdout))\n"
+        "for i in range(50):\n"
+        "    zlog.emit('JOB_DONE', 'done', n=i)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    reports = [json.loads(line) for line in done.stdout.splitlines()]
+    assert sum(r["dropped"] for r in reports) == 50  # every event is accounted for, none silently lost
+    assert reports[-1]["total_dropped"] == 50 and reports[-1]["sink"] == "nats"

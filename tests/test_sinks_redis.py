@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -30,7 +32,7 @@ def stream() -> Iterator[str]:
 
 def wired(**kwargs: object) -> tuple[zlog.Router, RedisSink]:
     router = zlog.Router()
-    sink = RedisSink(router=router, **kwargs)  # type: ignore[arg-type]
+    sink = RedisSink(**kwargs)  # type: ignore[arg-type]
     router.route_all(sink)
     return router, sink
 
@@ -80,7 +82,7 @@ def test_a_server_that_is_down_never_blocks_emit_and_drops_are_counted() -> None
     reports: list[zlog.Event] = []
     router = zlog.Router()
     router.route("ZLOG_EVENTS_DROPPED", reports.append)
-    sink = RedisSink("redis://127.0.0.1:1/0", maxsize=50, batch_size=10, router=router, name="down")
+    sink = RedisSink("redis://127.0.0.1:1/0", maxsize=50, batch_size=10, name="down")
     router.route("JOB_*", sink)
     started = time.monotonic()
     for n in range(500):
@@ -101,7 +103,7 @@ def test_a_command_redis_refuses_fails_the_batch_without_retrying_it(stream: str
     errors: list[zlog.Event] = []
     router = zlog.Router()
     router.route("ZLOG_SINK_ERROR", errors.append)
-    sink = RedisSink(stream=stream, router=router)
+    sink = RedisSink(stream=stream)
     router.route("JOB_*", sink)
     router.emit("JOB_DONE", "done")
     assert sink.close(timeout=10)
@@ -141,3 +143,18 @@ def test_emit_from_many_threads_loses_nothing(stream: str) -> None:
         t.join()
     assert sink.close(timeout=30) and sink.dropped == 0
     assert redis.Redis().xlen(stream) == 4000
+
+
+def test_events_still_queued_for_an_unreachable_server_at_exit_are_counted_and_reported() -> None:
+    code = (
+        "import sys, zlog\n"
+        "from zlog.sinks.redis import RedisSink\n"
+        "zlog.route('JOB_*', RedisSink('redis://127.0.0.1:1/0', exit_timeout=0.5))\n"
+        "zlog.route('ZLOG_EVENTS_DROPPED', zlog.JSONSink(sys.stdout))\n"
+        "for i in range(50):\n"
+        "    zlog.emit('JOB_DONE', 'done', n=i)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    reports = [json.loads(line) for line in done.stdout.splitlines()]
+    assert sum(r["dropped"] for r in reports) == 50  # every event is accounted for, none silently lost
+    assert reports[-1]["total_dropped"] == 50 and reports[-1]["sink"] == "redis"

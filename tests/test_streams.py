@@ -33,7 +33,7 @@ def worker_redis(stream: str, worker: int) -> None:
     from zlog.sinks.redis import RedisSink
 
     router = zlog.Router()
-    sink = RedisSink(stream=stream, maxlen=None, maxsize=EVENTS, router=router)
+    sink = RedisSink(stream=stream, maxlen=None, maxsize=EVENTS)
     router.route_all(sink)
     for seq in range(EVENTS):
         router.emit("JOB_DONE", "done", worker=worker, seq=seq)
@@ -44,7 +44,7 @@ def worker_nats(prefix: str, worker: int) -> None:
     from zlog.sinks.nats import NATSSink
 
     router = zlog.Router()
-    sink = NATSSink(subject_prefix=prefix, maxsize=EVENTS, router=router)
+    sink = NATSSink(subject_prefix=prefix, maxsize=EVENTS)
     router.route_all(sink)
     for seq in range(EVENTS):
         router.emit("JOB_DONE", "done", worker=worker, seq=seq)
@@ -109,7 +109,7 @@ def test_zlog_tail_from_a_redis_stream_filters_like_a_file() -> None:
 
     stream = f"zlogtest:{uuid.uuid4().hex}"
     router = zlog.Router()
-    sink = RedisSink(stream=stream, router=router)
+    sink = RedisSink(stream=stream)
     router.route_all(sink)
     router.emit(zlog.Signal("JOB_FAILED", level="error"), "failed", job_id="j1")
     router.emit("JOB_DONE", "done", job_id="j2")
@@ -131,7 +131,7 @@ def test_redis_subscriber_yields_what_the_sink_wrote_stored_then_live() -> None:
     stream = f"zlogtest:{uuid.uuid4().hex}"
     url = f"redis://127.0.0.1:6379/0/{stream}"
     router = zlog.Router()
-    sink = RedisSink(stream=stream, router=router)
+    sink = RedisSink(stream=stream)
     router.route_all(sink)
     try:
         router.emit("JOB_DONE", "done", n=1)

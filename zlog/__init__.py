@@ -1,6 +1,10 @@
 """zlog: signal-routed structured logging for background jobs and workers."""
 
-from zlog import processors, testing
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from zlog._api import (
     add_processor,
     close,
@@ -17,7 +21,6 @@ from zlog._api import (
     routes,
     warn,
 )
-from zlog._setup import enable_standard_logging
 from zlog.context import bind, bound
 from zlog.event import Event
 from zlog.router import Route, Router
@@ -34,8 +37,20 @@ from zlog.signals import (
     Signal,
     signal,
 )
-from zlog.sinks import AlertSink, AuditSink, Background, ConsoleSink, HealthSink, JSONSink, MetricsSink, sink
+from zlog.sinks.base import SinkClosedError, sink
 
+if TYPE_CHECKING:
+    from zlog import processors, testing, typing
+    from zlog._setup import enable_standard_logging
+    from zlog.sinks.alerts import AlertSink
+    from zlog.sinks.audit import AuditSink
+    from zlog.sinks.background import Background
+    from zlog.sinks.console import ConsoleSink
+    from zlog.sinks.health import HealthSink
+    from zlog.sinks.json import JSONSink
+    from zlog.sinks.metrics import MetricsSink
+
+#: The version of zlog; the build reads it from here (pyproject.toml: ``dynamic = ["version"]``).
 __version__ = "0.1.0"
 
 __all__ = [
@@ -59,6 +74,7 @@ __all__ = [
     "Route",
     "Router",
     "Signal",
+    "SinkClosedError",
     "add_processor",
     "bind",
     "bound",
@@ -79,18 +95,38 @@ __all__ = [
     "signal",
     "sink",
     "testing",
+    "typing",
     "warn",
 ]
 
-#: Sinks that need an optional extra, imported on first use: ``zlog.RedisSink`` (``zlog[redis]``) and
-#: ``zlog.NATSSink`` (``zlog[nats]``). Not in ``__all__``, so ``from zlog import *`` never needs them.
-_OPTIONAL = {"RedisSink": "zlog.sinks.redis", "NATSSink": "zlog.sinks.nats"}
+#: Names imported on first use, so that ``import zlog`` loads only the router and its events.
+#: ``RedisSink`` and ``NATSSink`` need an extra (``zlog[redis]``, ``zlog[nats]``) and are not in
+#: ``__all__``, so ``from zlog import *`` never needs them.
+_LAZY = {
+    "AlertSink": "zlog.sinks.alerts",
+    "AuditSink": "zlog.sinks.audit",
+    "Background": "zlog.sinks.background",
+    "ConsoleSink": "zlog.sinks.console",
+    "HealthSink": "zlog.sinks.health",
+    "JSONSink": "zlog.sinks.json",
+    "MetricsSink": "zlog.sinks.metrics",
+    "RedisSink": "zlog.sinks.redis",
+    "NATSSink": "zlog.sinks.nats",
+    "enable_standard_logging": "zlog._setup",
+}
+_MODULES = ("processors", "testing", "typing")
 
 
-def __getattr__(name: str) -> object:
-    module = _OPTIONAL.get(name)
-    if module is None:
+def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        value: Any = importlib.import_module(f"zlog.{name}")
+    elif name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    else:
         raise AttributeError(f"module 'zlog' has no attribute {name!r}")
-    import importlib
+    globals()[name] = value
+    return value
 
-    return getattr(importlib.import_module(module), name)
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY, *_MODULES})

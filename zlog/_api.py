@@ -5,26 +5,29 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from zlog.router import Emitter, Processor, Route, Router
+from zlog.router import Emitter, Route, Router
 from zlog.signals import DEBUG, ERROR, FATAL, INFO, WARN, Signal
-from zlog.sinks.base import SinkLike
+from zlog.typing import Processor, SinkLike
 
 _TRUE = {"1", "true", "yes", "on"}
 
 #: The router behind ``zlog.emit``, ``zlog.route`` and the other module-level functions.
 default_router = Router(strict=os.environ.get("ZLOG_STRICT", "").strip().lower() in _TRUE)
 
+#: ``zlog.emit(signal, message, /, **fields)``: ``default_router.emit``, the function that
+#: ``zlog.router._build_emit`` makes for the default router (the whole hot path is in there).
 emit: Emitter = default_router.emit
 
 
-def route(signal_or_pattern: str | Signal[...], *sinks: SinkLike) -> Route:
-    """Route a signal name or glob pattern (``"JOB_*"``) to sinks on the default router."""
-    return default_router.route(signal_or_pattern, *sinks)
+def route(signal_or_pattern: str | Signal[...], *sinks: SinkLike, level: str | None = None) -> Route:
+    """Route a signal name or glob pattern (``"JOB_*"``) to sinks on the default router; with ``level``,
+    only events at that level or above."""
+    return default_router.route(signal_or_pattern, *sinks, level=level)
 
 
-def route_all(*sinks: SinkLike) -> Route:
+def route_all(*sinks: SinkLike, level: str | None = None) -> Route:
     """Route every signal to sinks on the default router."""
-    return default_router.route_all(*sinks)
+    return default_router.route_all(*sinks, level=level)
 
 
 def routes() -> tuple[Route, ...]:
@@ -43,13 +46,13 @@ def add_processor(processor: Processor, *, name: str | None = None) -> Processor
 
 
 def flush(timeout: float | None = None) -> bool:
-    """Flush every sink of the default router; False if the timeout ran out."""
+    """Flush every sink of the default router, under one deadline; False only if the timeout ran out."""
     return default_router.flush(timeout)
 
 
-def close(timeout: float | None = None) -> None:
-    """Flush and close every sink of the default router and remove its routes."""
-    default_router.close(timeout)
+def close(timeout: float | None = None) -> bool:
+    """Close every sink of the default router (flushing it) and remove its routes; False on timeout."""
+    return default_router.close(timeout)
 
 
 def debug(message: str, /, **fields: Any) -> None:

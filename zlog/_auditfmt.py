@@ -6,14 +6,15 @@ A record is one JSON line whose last two keys are ``prev`` and ``hash``::
 
 ``prev`` is the SHA-256 (or HMAC-SHA-256) of the previous record's line, without its newline; the
 first record of a chain has 64 zeros. ``hash`` is the digest of the line up to and excluding
-``,"hash":``, so a change anywhere in a record, including the last one, is detected.
+``,"hash":``, so a change anywhere in a record, including the last one, is detected. Rotation renames
+the live file to the next segment, ``PATH.00001``, ``PATH.00002``, ... (oldest first).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import re
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,6 @@ HASH_KEY = b',"hash":"'
 _TAIL_LEN = len(HASH_KEY) + 64 + 2  # ,"hash":"<64 hex>"}
 SEGMENT_SIGNAL = "ZLOG_AUDIT_SEGMENT"
 RECOVERED_SIGNAL = "ZLOG_AUDIT_RECOVERED"
-_SEGMENT_NAME = re.compile(r"^(?P<base>.+)\.(?P<n>\d{5,})$")
 
 Digest = Callable[[bytes], str]
 
@@ -87,16 +87,22 @@ def split_seal(line: bytes) -> tuple[bytes, str] | None:
     return head, line[-(64 + 2) : -2].decode("ascii", "replace")
 
 
-def segment_number(name: str) -> int | None:
-    """The rotation number of ``audit.log.00003`` (3), or None for the live file."""
-    match = _SEGMENT_NAME.match(name)
-    return int(match.group("n")) if match else None
-
-
 def segment_name(path: str, number: int) -> str:
+    """``audit.log.00003`` for rotation number 3 of ``audit.log``."""
     return f"{path}.{number:05d}"
 
 
-def record_time(obj: dict[str, Any]) -> str:
-    value = obj.get("time")
-    return value if isinstance(value, str) else ""
+def segment_numbers(path: str) -> list[int]:
+    """The numbers of the rotated segments of ``path`` that exist, oldest first ([] when its folder does not)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    try:
+        entries = os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    numbers = []
+    for entry in entries:
+        suffix = entry[len(base) + 1 :]
+        if entry.startswith(base + ".") and suffix.isdecimal() and entry == segment_name(base, int(suffix)):
+            numbers.append(int(suffix))
+    return sorted(numbers)

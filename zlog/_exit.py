@@ -1,25 +1,40 @@
-"""Flushing buffered sinks when the interpreter exits normally."""
+"""Draining sinks when the interpreter exits normally, under one deadline.
+
+Sinks that hold events register here (``Background`` and the stream sinks, buffered ``JSONSink`` and
+``AuditSink``, ...). At exit, the ones with ``drain_at_exit`` (they write what they queued, and count
+and report what they cannot) go first, then the others are flushed, all within the longest
+``exit_timeout`` of them (5 seconds by default), plus ``REPORT_GRACE`` for the sinks that ran out of
+time to count and report what they could not write; a sink that blocks cannot hold the exit past it.
+"""
 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import threading
 import weakref
 from typing import Any
 
+from zlog import _reporting
+from zlog._deadline import Deadline
+from zlog._sinkcalls import Target, key_of, run, sink_name
+
+__all__ = ["DEFAULT_EXIT_TIMEOUT", "REPORT_GRACE", "drain", "flush_at_exit", "forget"]
+
+DEFAULT_EXIT_TIMEOUT = 5.0
+#: Seconds past the longest ``exit_timeout`` in which sinks report what they could not write.
+REPORT_GRACE = 0.5
 _sinks: weakref.WeakSet[Any] = weakref.WeakSet()
 _lock = threading.Lock()
 _registered = False
 
 
 def flush_at_exit(sink: Any) -> None:
-    """Flush ``sink`` at interpreter exit (held weakly: a collected sink is simply skipped)."""
+    """Drain or flush ``sink`` at interpreter exit (held weakly: a collected sink is simply skipped)."""
     global _registered
     with _lock:
         _sinks.add(sink)
         if not _registered:
-            atexit.register(_flush_all)
+            atexit.register(drain)
             _registered = True
 
 
@@ -28,10 +43,20 @@ def forget(sink: Any) -> None:
         _sinks.discard(sink)
 
 
-def _flush_all() -> None:
+def _failed(target: Target, error: BaseException) -> None:
+    _reporting.standalone().failed(error, None, sink=target.name)
+
+
+def drain(timeout: float | None = None) -> bool:
+    """Drain every registered sink, at most ``timeout`` seconds (default: the longest ``exit_timeout``)."""
     with _lock:
         sinks = list(_sinks)
-    for sink in sinks:
-        with contextlib.suppress(Exception):
-            drain = getattr(sink, "drain_at_exit", None)
-            drain() if callable(drain) else sink.flush()
+    if not sinks:
+        return True
+    if timeout is None:
+        timeout = max(float(getattr(s, "exit_timeout", DEFAULT_EXIT_TIMEOUT)) for s in sinks) + REPORT_GRACE
+    deadline = Deadline(timeout)
+    first = [Target(key_of(s), s, sink_name(s)) for s in sinks if callable(getattr(s, "drain_at_exit", None))]
+    rest = [Target(key_of(s), s, sink_name(s)) for s in sinks if not callable(getattr(s, "drain_at_exit", None))]
+    drained = run([first], "drain_at_exit", deadline.remaining(), _failed)
+    return run([rest], "flush", deadline.remaining(), _failed) and drained

@@ -13,22 +13,24 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-_callbacks: weakref.WeakKeyDictionary[Any, Callable[[Any], None]] = weakref.WeakKeyDictionary()
+_callbacks: weakref.WeakKeyDictionary[Any, list[Callable[[Any], None]]] = weakref.WeakKeyDictionary()
 _guard = threading.Lock()
 
 
 def after_fork_in_child(obj: Any, callback: Callable[[Any], None]) -> None:
-    """Call ``callback(obj)`` in the child after a fork, for as long as ``obj`` is alive."""
+    """Call ``callback(obj)`` in the child after a fork, for as long as ``obj`` is alive (several
+    callbacks for one object run in the order they were registered)."""
     with _guard:
-        _callbacks[obj] = callback
+        _callbacks.setdefault(obj, []).append(callback)
 
 
 def _run() -> None:
     global _guard
     _guard = threading.Lock()
-    for obj, callback in list(_callbacks.items()):
-        with contextlib.suppress(Exception):  # a broken hook must not break the child
-            callback(obj)
+    for obj, callbacks in list(_callbacks.items()):
+        for callback in callbacks:
+            with contextlib.suppress(Exception):  # a broken hook must not break the child
+                callback(obj)
 
 
 if hasattr(os, "register_at_fork"):

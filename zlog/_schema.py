@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
 import types
 import typing
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 
 _UNRESOLVED = object()
+#: The annotation of a field declared without one.
+NO_ANNOTATION: Any = object()
 #: Keyword arguments that ``emit`` treats specially and a schema never lists.
 SPECIAL_KEYS = frozenset({"exc_info"})
 
@@ -32,7 +33,7 @@ class Field:
             hint: object = Any
             if self._owner is not None:
                 hint = _resolve(self._owner, self.name)
-            elif self.annotation is not inspect.Parameter.empty:
+            elif self.annotation is not NO_ANNOTATION and self.annotation is not _empty():
                 hint = self.annotation
             self._hint = hint
         return self._hint
@@ -121,3 +122,9 @@ def _type_name(hint: object) -> str:
     if isinstance(hint, type):
         return hint.__name__
     return str(hint).replace("typing.", "")
+
+
+def _empty() -> object:
+    import inspect
+
+    return inspect.Parameter.empty

@@ -292,11 +292,12 @@ class StdoutLines(zlog.JSONSink):
 
         self.handle = handle
 
-    def flush(self) -> None:
+    def flush(self, timeout: float | None = None) -> bool:
         try:
-            super().flush()
+            super().flush(timeout)
         except BrokenPipeError:
             self.reader_gone.set()
+        return True
 
 
 def wire_sinks(

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import time as _time
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
 from operator import itemgetter
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 __all__ = ["Event"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _new = tuple.__new__
 
 
@@ -62,7 +63,9 @@ class Event(tuple):  # type: ignore[type-arg]
     @property
     def time(self) -> datetime:
         """When the event was emitted, as an aware UTC datetime (microsecond precision)."""
-        return _EPOCH + timedelta(microseconds=self[2] // 1000)
+        from datetime import datetime, timedelta, timezone
+
+        return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=self[2] // 1000)
 
     def replace(self, *, message: str | None = None, fields: Mapping[str, object] | None = None) -> Event:
         """Return a copy with a new message and/or new fields (used by processors)."""

@@ -11,6 +11,7 @@ import orjson
 
 from zlog import _encode
 from zlog.event import Event
+from zlog.sinks.base import SinkBase
 
 try:
     from opentelemetry import trace
@@ -65,7 +66,7 @@ def _message_of(error: BaseException) -> str:
         return _encode.safe_repr(error)
 
 
-class OTelSink:
+class OTelSink(SinkBase):
     """Exports events as OpenTelemetry log records through a ``LoggerProvider`` (the global one by default).
 
     The body is the message, the severity comes from the signal's level, the event name and the
@@ -73,14 +74,17 @@ class OTelSink:
     OpenTelemetry primitives are written as their zlog JSON text, never dropped). An exception in the
     ``error`` field is the record's exception. ``trace_id``/``span_id`` fields (from ``TraceContext``)
     set the record's trace context, so records stay linked to their span even from a background sink.
+    ``close()`` flushes the provider and refuses later events; the provider itself is not shut down.
     """
 
     def __init__(self, provider: LoggerProvider | None = None, *, scope: str = "zlog", name: str = "otel") -> None:
+        super().__init__(name=name)
         self.provider = provider if provider is not None else get_logger_provider()
         self._logger = self.provider.get_logger(scope)
-        self.name = name
 
     def handle(self, event: Event) -> None:
+        if self._closed:
+            self._refuse()
         name, message, ns, fields, level = event
         attributes: dict[str, Any] = {"signal": name}
         error: BaseException | None = None
@@ -113,7 +117,8 @@ class OTelSink:
         ))
 
     def flush(self, timeout: float | None = None) -> bool:
+        """Flush the provider's processors (``force_flush``); False if they did not finish in time."""
         force = getattr(self.provider, "force_flush", None)
         if not callable(force):
             return True
-        return bool(force() if timeout is None else force(int(timeout * 1000)))
+        return force() is not False if timeout is None else force(max(1, int(timeout * 1000))) is not False

@@ -3,30 +3,36 @@
 from __future__ import annotations
 
 import fnmatch
-import inspect
 import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Hashable
-from types import BuiltinMethodType, MethodType, ModuleType, TracebackType
-from typing import Any, Protocol, overload
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
-from typing_extensions import ParamSpec
-
-from zlog import _encode, _fork
-from zlog._reporting import Reporter, SinkEntry
+from zlog import _fork
+from zlog._reporting import Reporter
+from zlog._sinkcalls import Target, check, close_all, flush_all, key_of, sink_name
 from zlog.context import CONTEXT
 from zlog.event import Event
-from zlog.signals import Signal
-from zlog.sinks.base import SinkLike, handler_of, sink_name
+from zlog.signals import LEVELS, Signal, normalize_level
+from zlog.sinks.base import Wrapper
+from zlog.typing import Processor, SinkLike
 
-__all__ = ["Emitter", "Processor", "Route", "Router"]
+if TYPE_CHECKING:
+    from typing_extensions import ParamSpec
+else:
+    from typing import ParamSpec
+
+__all__ = ["Emitter", "Route", "Router"]
 
 P = ParamSpec("P")
-Processor = Callable[[Event], "Event | None"]
 _GLOB = re.compile(r"[*?\[]")
 _MAX_CACHED_SIGNALS = 4096
+_NO_LEVEL_RANK = LEVELS.index("info")  # a signal without a level passes a threshold as "info" does
+_RANK = {name: i for i, name in enumerate(LEVELS)}
 _new = tuple.__new__
 
 
@@ -40,21 +46,23 @@ class Emitter(Protocol):
 
 
 class Route:
-    """A routing rule: a signal name or glob pattern and its sinks. Remove it, or use it in ``with``."""
+    """A routing rule: a signal name or glob pattern, its sinks, and an optional level threshold.
+    Remove it, or use it in ``with``."""
 
-    __slots__ = ("_match", "_router", "pattern", "sinks")
+    __slots__ = ("_match", "_router", "level", "pattern", "sinks")
 
-    def __init__(self, router: Router, pattern: str, sinks: tuple[SinkLike, ...]) -> None:
+    def __init__(self, router: Router, pattern: str, sinks: tuple[SinkLike, ...], level: str | None) -> None:
         self._router = router
         self.pattern = pattern
         self.sinks = sinks
+        self.level = level
         if _GLOB.search(pattern):
             self._match: Callable[[str], object] = re.compile(fnmatch.translate(pattern)).match
         else:
             self._match = pattern.__eq__
 
     def matches(self, name: str) -> bool:
-        """Whether this route takes events of the signal ``name``."""
+        """Whether this route takes events of the signal ``name`` (at any level)."""
         return bool(self._match(name))
 
     def remove(self) -> None:
@@ -71,7 +79,36 @@ class Route:
 
     def __repr__(self) -> str:
         names = ", ".join(sink_name(s) for s in self.sinks)
-        return f"Route({self.pattern!r} -> {names})"
+        level = f" level>={self.level}" if self.level else ""
+        return f"Route({self.pattern!r}{level} -> {names})"
+
+
+class _Entry:
+    """A routed sink (or a processor): the object, the callable that takes events, its key and name."""
+
+    __slots__ = ("handler", "key", "name", "obj")
+
+    def __init__(self, obj: Any, handler: Callable[[Event], Any], key: Hashable, name: str) -> None:
+        self.obj = obj
+        self.handler = handler
+        self.key = key
+        self.name = name
+
+
+class _Gated:
+    """A sink reached only by routes with a level threshold: passes events at ``rank`` or above."""
+
+    __slots__ = ("entry", "handler", "rank")
+
+    def __init__(self, entry: _Entry, rank: int) -> None:
+        self.entry = entry
+        self.handler = entry.handler
+        self.rank = rank
+
+    def __call__(self, event: Event) -> None:
+        level = event[4]
+        if (_NO_LEVEL_RANK if level is None else _RANK[level]) >= self.rank:
+            self.handler(event)
 
 
 class Router:
@@ -81,6 +118,8 @@ class Router:
     ``report_interval`` is the least time in seconds between two error reports for one sink.
     """
 
+    #: ``emit(signal, message, /, **fields)``: the hot path, a function built for this router by
+    #: :func:`_build_emit` below (one table lookup for a signal routed nowhere).
     emit: Emitter
 
     @property
@@ -93,14 +132,19 @@ class Router:
         self._lock = _fork.owned_lock(self, factory=threading.RLock)
         self._routes: list[Route] = []
         self._table: dict[str, tuple[Callable[[Event], Any], ...]] = {}
-        self._sinks: dict[Hashable, SinkEntry] = {}
-        self._processors: tuple[SinkEntry, ...] = ()
-        self._reporter = Reporter(self, report_interval)
-        self.emit = self._make_emit()
+        self._sinks: dict[Hashable, _Entry] = {}
+        self._by_handler: dict[int, _Entry] = {}  # id(handler) -> entry, for failure reports
+        self._processors: tuple[_Entry, ...] = ()
+        self._reporter = Reporter(self._deliver, report_interval)
+        self.emit = _build_emit(self)
 
     # -- routing -----------------------------------------------------------------------------
-    def route(self, signal_or_pattern: str | Signal[...], *sinks: SinkLike) -> Route:
-        """Send events whose signal matches (exact name or glob such as ``"JOB_*"``) to ``sinks``."""
+    def route(self, signal_or_pattern: str | Signal[...], *sinks: SinkLike, level: str | None = None) -> Route:
+        """Send events whose signal matches (exact name or glob such as ``"JOB_*"``) to ``sinks``.
+
+        With ``level``, only events at that level or above pass (a signal without a level counts as
+        ``info``). A sink that can report its own trouble is attached to this router.
+        """
         if isinstance(signal_or_pattern, Signal):
             pattern = signal_or_pattern.name
         elif isinstance(signal_or_pattern, str) and signal_or_pattern:
@@ -109,20 +153,29 @@ class Router:
             raise TypeError(f"route() needs a signal or a pattern string, got {signal_or_pattern!r}")
         if not sinks:
             raise TypeError(f"route({pattern!r}) needs at least one sink")
-        for obj in sinks:
-            handler_of(obj)  # a clear TypeError now rather than at emit time
-        route = Route(self, pattern, tuple(sinks))
+        threshold = normalize_level(level)
+        handlers = [check(obj) for obj in sinks]  # a clear TypeError now rather than at emit time
+        route = Route(self, pattern, tuple(sinks), threshold)
+        attach: list[tuple[Any, _Entry]] = []
         with self._lock:
-            for obj in sinks:
-                if _key(obj) not in self._sinks:
-                    self._sinks[_key(obj)] = SinkEntry(obj, handler_of(obj), self._unique_name(sink_name(obj)))
+            for obj, handler in zip(sinks, handlers, strict=True):
+                key = key_of(obj)
+                if key not in self._sinks:
+                    entry = _Entry(obj, handler, key, self._unique_name(sink_name(obj)))
+                    self._sinks[key] = entry
+                    self._by_handler[id(handler)] = entry
+                    attach.append((obj, entry))
             self._routes.append(route)
             self._table.clear()
+        for obj, entry in attach:
+            method = getattr(obj, "attach", None)
+            if callable(method):
+                method(self._reporter.bound(entry.key))
         return route
 
-    def route_all(self, *sinks: SinkLike) -> Route:
+    def route_all(self, *sinks: SinkLike, level: str | None = None) -> Route:
         """Send every event to ``sinks`` (the same as ``route("*", ...)``)."""
-        return self.route("*", *sinks)
+        return self.route("*", *sinks, level=level)
 
     def routes(self) -> tuple[Route, ...]:
         """The current routes, oldest first."""
@@ -134,6 +187,7 @@ class Router:
         with self._lock:
             self._routes.clear()
             self._sinks.clear()
+            self._by_handler.clear()
             self._processors = ()
             self._table.clear()
 
@@ -142,9 +196,10 @@ class Router:
             if route not in self._routes:
                 return
             self._routes.remove(route)
-            still = {_key(s) for r in self._routes for s in r.sinks}
+            still = {key_of(s) for r in self._routes for s in r.sinks}
             for key in [k for k in self._sinks if k not in still]:
-                del self._sinks[key]
+                entry = self._sinks.pop(key)
+                self._by_handler.pop(id(entry.handler), None)
             self._table.clear()
 
     def _unique_name(self, name: str) -> str:
@@ -159,25 +214,36 @@ class Router:
         if not name:
             raise ValueError("emit() needs a signal; the empty string is not one")
         with self._lock:
-            seen: set[Hashable] = set()
-            handlers: list[Callable[[Event], Any]] = []
+            thresholds: dict[Hashable, int | None] = {}  # per sink: the lowest threshold of its routes
             for route in self._routes:
                 if route.matches(name):
+                    rank = None if route.level is None else _RANK[route.level]
                     for obj in route.sinks:
-                        key = _key(obj)
-                        if key not in seen:
-                            seen.add(key)
-                            handlers.append(self._sinks[key].handler)
+                        key = key_of(obj)
+                        if key not in thresholds:
+                            thresholds[key] = rank
+                        else:  # the most permissive of its routes wins: no threshold beats any
+                            known = thresholds[key]
+                            thresholds[key] = None if rank is None or known is None else min(rank, known)
+            handlers: list[Callable[[Event], Any]] = []
+            for key, rank in thresholds.items():
+                entry = self._sinks[key]
+                handlers.append(entry.handler if rank is None else _Gated(entry, rank))
             resolved = tuple(handlers)
             if len(self._table) < _MAX_CACHED_SIGNALS:
                 self._table[name] = resolved
         return resolved
 
     def sinks_for(self, signal: str | Signal[...]) -> tuple[SinkLike, ...]:
-        """The sinks an event of ``signal`` would reach, in routing order."""
+        """The sinks an event of ``signal`` would reach, in routing order (whatever its level)."""
         handlers = self._resolve(_name_of(signal))
-        entries = self._entries()
-        return tuple(e.obj for h in handlers for e in entries if e.handler is h)
+        return tuple(entry.obj for entry in (self._entry_of(h) for h in handlers) if entry is not None)
+
+    def _entry_of(self, handler: Callable[[Event], Any]) -> _Entry | None:
+        if isinstance(handler, _Gated):
+            return handler.entry
+        with self._lock:
+            return self._by_handler.get(id(handler))
 
     # -- processors ----------------------------------------------------------------------------
     def add_processor(self, processor: Processor, *, name: str | None = None) -> Processor:
@@ -186,7 +252,7 @@ class Router:
             raise TypeError(f"a processor is a callable processor(event) -> Event | None, got {processor!r}")
         with self._lock:
             label = self._unique_name(name or sink_name(processor))
-            self._processors = (*self._processors, SinkEntry(processor, processor, label))
+            self._processors = (*self._processors, _Entry(processor, processor, id(processor), label))
         return processor
 
     def remove_processor(self, processor: Processor) -> None:
@@ -202,176 +268,182 @@ class Router:
         for entry in self._processors:
             try:
                 result = entry.handler(event)
-            except Exception as exc:
-                self._reporter.failed(entry, exc, event, processor=True)
+            except BaseException as exc:
+                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                    raise
+                self._reporter.failed(entry.name, exc, event, processor=True)
                 continue
             if result is None:
                 return None
             if not isinstance(result, Event):
                 bad = TypeError(f"processor returned {type(result).__name__}, expected Event or None")
-                self._reporter.failed(entry, bad, event, processor=True)
+                self._reporter.failed(entry.name, bad, event, processor=True)
                 continue
             event = result
         return event
 
-    # -- emitting ------------------------------------------------------------------------------
-    def _make_emit(self) -> Emitter:
-        table = self._table
-        resolve = self._resolve
-        ctx_get = CONTEXT.get
-        now = time.time_ns
-        router = self
-        failed = self._sink_failed
-
-        def emit(signal: Any, message: Any, /, *args: Any, **fields: Any) -> None:
-            if signal.__class__ is Signal:
-                name = signal.name
-            elif signal.__class__ is str:
-                name = signal
-            else:
-                name = _name_of(signal)
-            try:
-                sinks = table[name]
-            except KeyError:
-                sinks = resolve(name)
-            if not sinks:
-                return
-            level = signal.level if signal.__class__ is not str and isinstance(signal, Signal) else None
-            ctx = ctx_get()
-            if ctx:
-                fields = {**ctx, **fields}
-            if args:  # a logging-style call, emit(SIG, "%s failed", job_id): kept, never an error
-                fields["args"] = list(args)
-            if "exc_info" in fields:
-                _take_exc_info(fields)
-            if message.__class__ is not str:
-                message = _text(message)
-            event = _new(Event, (name, message, now(), fields, level))
-            if router._processors:
-                processed = router._process(event)
-                if processed is None:
-                    return
-                event = processed
-            for sink in sinks:
-                try:
-                    sink(event)
-                except Exception as exc:
-                    failed(sink, exc, event)
-
-        if not self.strict:
-            return emit
-
-        def emit_strict(signal: Any, message: Any, /, *args: Any, **fields: Any) -> None:
-            if args:
-                raise TypeError(f"emit() takes a signal, a message and keyword fields; got {len(args)} more "
-                                "positional argument(s) (strict mode)")
-            if isinstance(signal, Signal):
-                signal.validate(fields)
-            emit(signal, message, **fields)
-
-        return emit_strict
-
-    def _sink_failed(self, handler: Callable[[Event], Any], exc: Exception, event: Event | None) -> None:
-        with self._lock:
-            entry = next((e for e in self._sinks.values() if e.handler is handler), None)
+    # -- failures and reports --------------------------------------------------------------------
+    def _sink_failed(self, handler: Callable[[Event], Any], exc: BaseException, event: Event | None) -> None:
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise exc
+        entry = self._entry_of(handler)
         if entry is None:  # the sink was unrouted while the event was in flight
-            entry = SinkEntry(handler, handler, sink_name(handler))
-        self._reporter.failed(entry, exc, event, processor=False)
+            self._reporter.failed(sink_name(handler), exc, event, origin=key_of(handler))
+        else:
+            self._reporter.failed(entry.name, exc, event, origin=entry.key)
 
-    def _deliver(self, event: Event, skip: Callable[[Event], Any] | None) -> int:
-        """Deliver a report event; returns how many sinks took it."""
+    def _deliver(self, report: Event, origin: Hashable | None) -> int:
+        """Deliver a report event to every sink routed for it but ``origin``; how many took it."""
         if self._processors:
-            processed = self._process(event)
+            processed = self._process(report)
             if processed is None:
                 return 1  # a processor chose to drop it: delivered as configured
-            event = processed
+            report = processed
         delivered = 0
-        for handler in self._resolve(event[0]):
-            if handler is skip:
-                continue
+        for handler in self._resolve(report[0]):
+            entry = self._entry_of(handler)
+            if entry is not None and entry.key == origin:
+                continue  # never a sink's own report: it may be the very thing that is failing
             try:
-                handler(event)
+                handler(report)
                 delivered += 1
-            except Exception as exc:
-                self._sink_failed(handler, exc, event)
+            except BaseException as exc:
+                self._sink_failed(handler, exc, report)
         return delivered
 
     def sink_errors(self) -> dict[str, int]:
-        """How many times each routed sink (by name) has raised, including failed flushes."""
+        """How many times each sink (by name) has failed: raised in ``handle``, ``flush`` or ``close``,
+        including inner sinks of wrappers that reported their failures."""
         with self._lock:
-            return {e.name: e.errors for e in self._sinks.values()}
+            names = [e.name for e in self._sinks.values()]
+        errors = dict(self._reporter.errors)
+        processors = {e.name for e in self._processors}
+        out = {name: errors.pop(name, 0) for name in names}
+        out.update({name: n for name, n in errors.items() if name not in processors})
+        return out
+
+    def dropped(self) -> dict[str, int]:
+        """How many events each sink (by name) has reported dropped."""
+        return dict(self._reporter.dropped)
 
     # -- lifecycle -----------------------------------------------------------------------------
-    def _entries(self) -> list[SinkEntry]:
+    def _groups(self) -> list[list[Target]]:
+        """The routed sinks, wrappers first: what they report at flush or close reaches the others."""
         with self._lock:
-            return list(self._sinks.values())
+            entries = list(self._sinks.values())
+        targets = [Target(e.key, e.obj, e.name) for e in entries]
+        wrappers = [t for t in targets if isinstance(t.obj, Wrapper)]
+        return [wrappers, [t for t in targets if not isinstance(t.obj, Wrapper)]]
+
+    def _call_failed(self, target: Target, error: BaseException) -> None:
+        self._reporter.failed(target.name, error, None, origin=target.key)
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Flush every sink that has ``flush()``; False if ``timeout`` seconds ran out first.
+        """Flush every routed sink; False only if ``timeout`` seconds ran out first.
 
-        A sink whose ``flush`` takes a ``timeout`` (such as ``Background``) gets the time that is left.
+        One deadline holds for all the sinks together, and the call returns by it whatever a sink does.
+        A flush that raises is counted and reported (``sink_errors()``, ``ZLOG_SINK_ERROR``).
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        done = True
-        for entry in self._entries():
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                return False
-            done = self._call(entry, "flush", remaining) is not False and done
-        return done
+        return flush_all(self._groups(), timeout, self._call_failed)
 
-    def close(self, timeout: float | None = None) -> None:
-        """Flush and close every sink that has ``close()``, then remove every route (processors stay)."""
-        self.flush(timeout)
-        for entry in self._entries():
-            self._call(entry, "close", timeout)
+    def close(self, timeout: float | None = None) -> bool:
+        """Close every routed sink (flushing it), under one deadline, then remove every route.
+
+        Wrappers are closed first, so what they report on the way out (events they could not write)
+        still reaches the other sinks. Processors stay. False if ``timeout`` ran out first.
+        """
+        closed = close_all(self._groups(), timeout, self._call_failed)
         with self._lock:
             self._routes.clear()
             self._sinks.clear()
+            self._by_handler.clear()
             self._table.clear()
+        return closed
 
-    def _call(self, entry: SinkEntry, method: str, timeout: float | None) -> object:
-        func = getattr(entry.obj, method, None)
-        if not callable(func):
-            return None
+    # -- isolation -----------------------------------------------------------------------------
+    @contextmanager
+    def isolated(self) -> Iterator[Router]:
+        """Run the block with no routes and no processors, then restore the ones there were."""
+        with self._lock:
+            state = (list(self._routes), dict(self._sinks), dict(self._by_handler), self._processors)
+        self.reset()
         try:
-            return func(timeout=timeout) if _takes_timeout(func) else func()
-        except Exception as exc:
-            self._reporter.failed(entry, exc, None, processor=False)
-            return False
-
-    # -- isolation for zlog.testing ------------------------------------------------------------
-    def _snapshot(self) -> tuple[list[Route], dict[Hashable, SinkEntry], tuple[SinkEntry, ...]]:
-        with self._lock:
-            return list(self._routes), dict(self._sinks), self._processors
-
-    def _restore(self, state: tuple[list[Route], dict[Hashable, SinkEntry], tuple[SinkEntry, ...]]) -> None:
-        routes, sinks, processors = state
-        with self._lock:
-            self._routes[:] = routes
-            self._sinks.clear()
-            self._sinks.update(sinks)
-            self._processors = processors
-            self._table.clear()
+            yield self
+        finally:
+            routes, sinks, by_handler, processors = state
+            with self._lock:
+                self._routes[:] = routes
+                self._sinks.clear()
+                self._sinks.update(sinks)
+                self._by_handler.clear()
+                self._by_handler.update(by_handler)
+                self._processors = processors
+                self._table.clear()
 
     def __repr__(self) -> str:
         return f"<zlog.Router routes={len(self._routes)} strict={self.strict}>"
 
 
-def _key(sink: object) -> Hashable:
-    """What makes two routed sinks the same sink: identity, except that a bound method
-    (``got.append``, ``obj.handle``: a new object at each access) is keyed by its object and function."""
-    owner = getattr(sink, "__self__", None)
-    if owner is not None and isinstance(sink, (MethodType, BuiltinMethodType)) and not isinstance(owner, ModuleType):
-        return (id(owner), getattr(sink, "__func__", None) or sink.__name__)
-    return id(sink)
+def _build_emit(router: Router) -> Emitter:
+    """Build ``router.emit``. Its inner ``emit`` is the whole hot path of zlog.
 
+    A signal routed nowhere costs one dict lookup. Otherwise: context merged, the Event built as a
+    plain tuple, processors run (if any), each sink called; a sink that raises anything but
+    KeyboardInterrupt or SystemExit is counted and reported, and the next sink still gets the event.
+    """
+    table = router._table
+    resolve = router._resolve
+    ctx_get = CONTEXT.get
+    now = time.time_ns
+    failed = router._sink_failed
 
-def _takes_timeout(func: Callable[..., Any]) -> bool:
-    try:
-        return "timeout" in inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return False
+    def emit(signal: Any, message: Any, /, *args: Any, **fields: Any) -> None:
+        if signal.__class__ is Signal:
+            name = signal.name
+        elif signal.__class__ is str:
+            name = signal
+        else:
+            name = _name_of(signal)
+        try:
+            sinks = table[name]
+        except KeyError:
+            sinks = resolve(name)
+        if not sinks:
+            return
+        level = signal.level if signal.__class__ is not str and isinstance(signal, Signal) else None
+        ctx = ctx_get()
+        if ctx:
+            fields = {**ctx, **fields}
+        if args:  # a logging-style call, emit(SIG, "%s failed", job_id): kept, never an error
+            fields["args"] = list(args)
+        if "exc_info" in fields:
+            _take_exc_info(fields)
+        if message.__class__ is not str:
+            message = _text(message)
+        event = _new(Event, (name, message, now(), fields, level))
+        if router._processors:
+            processed = router._process(event)
+            if processed is None:
+                return
+            event = processed
+        for sink in sinks:
+            try:
+                sink(event)
+            except BaseException as exc:  # failed() re-raises KeyboardInterrupt and SystemExit
+                failed(sink, exc, event)
+
+    if not router.strict:
+        return emit
+
+    def emit_strict(signal: Any, message: Any, /, *args: Any, **fields: Any) -> None:
+        if args:
+            raise TypeError(f"emit() takes a signal, a message and keyword fields; got {len(args)} more "
+                            "positional argument(s) (strict mode)")
+        if isinstance(signal, Signal):
+            signal.validate(fields)
+        emit(signal, message, **fields)
+
+    return emit_strict
 
 
 def _name_of(signal: object) -> str:
@@ -396,8 +468,18 @@ def _take_exc_info(fields: dict[str, Any]) -> None:
 
 
 def _text(message: object) -> str:
+    """A message that is not a str as text; whatever its ``__str__`` does, never an error."""
     try:
-        return str(message)
-    except Exception:
-        return _encode.safe_repr(message)
+        text = str(message)
+        return text if text.__class__ is str else str.__str__(text)
+    except BaseException as exc:
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+    from zlog import _encode  # the slow path only
 
+    try:
+        return _encode.safe_repr(message)
+    except BaseException as exc:
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        return f"<unprintable {type(message).__qualname__}>"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
-from typing import Any, Generic, overload
-
-from typing_extensions import ParamSpec
+from types import FunctionType, MappingProxyType
+from typing import TYPE_CHECKING, Any, Generic, overload
 
 from zlog import _schema
+
+if TYPE_CHECKING:  # typing_extensions only for type checkers: ParamSpec defaults are Python 3.13
+    from typing_extensions import ParamSpec
+else:
+    from typing import ParamSpec
 
 __all__ = [
     "DEBUG",
@@ -28,7 +30,10 @@ __all__ = [
 
 P = ParamSpec("P")
 #: The class parameter defaults to ``...`` so ``Signal("NAME")`` is a signal that takes any fields.
-_Fields = ParamSpec("_Fields", default=...)
+if TYPE_CHECKING:
+    _Fields = ParamSpec("_Fields", default=...)
+else:
+    _Fields = ParamSpec("_Fields")
 
 #: The level names, lowest first.
 LEVELS: tuple[str, ...] = ("debug", "info", "warn", "error", "fatal")
@@ -123,22 +128,61 @@ def _declare(func: Callable[P, None], name: str | None, level: str | None) -> Si
     sig_name = name if name is not None else getattr(func, "__name__", None)
     if not isinstance(sig_name, str):
         raise TypeError("@zlog.signal needs a function (or an explicit name=)")
-    try:
-        parameters = inspect.signature(func).parameters
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"@zlog.signal cannot read the parameters of {func!r}: {exc}") from None
-    bad = [p.name for p in parameters.values() if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+    parameters = _parameters(func) if isinstance(func, FunctionType) else _parameters_of_any(func)
+    bad = [name for name, kind, _ in parameters if kind != "keyword"]
     if bad:
         raise TypeError(
             f"signal {sig_name}: every field must be keyword-only (write `def {sig_name}(*, ...)`); "
             f"not keyword-only: {', '.join(bad)}"
         )
+    annotations = getattr(func, "__annotations__", None) or {}
     fields = {
-        p.name: _schema.Field(p.name, p.default is inspect.Parameter.empty, p.annotation, func)
-        for p in parameters.values()
+        p: _schema.Field(p, required, annotations.get(p, _schema.NO_ANNOTATION), func) for p, _, required in parameters
     }
-    doc = inspect.getdoc(func)
-    return Signal(sig_name, level=level, doc=doc, fields=fields)
+    return Signal(sig_name, level=level, doc=_cleandoc(getattr(func, "__doc__", None)), fields=fields)
+
+
+def _parameters(func: FunctionType) -> list[tuple[str, str, bool]]:
+    """``(name, "keyword" | "positional" | "variadic", required)`` of a plain function, read from its code
+    object (``inspect`` is not needed, so declaring signals at import stays cheap)."""
+    code = func.__code__
+    names = code.co_varnames
+    positional, keyword = code.co_argcount, code.co_kwonlyargcount
+    defaults = func.__kwdefaults__ or {}
+    out = [(n, "positional", True) for n in names[:positional]]
+    out += [(n, "keyword", n not in defaults) for n in names[positional : positional + keyword]]
+    index = positional + keyword
+    for flag in (0x04, 0x08):  # CO_VARARGS, CO_VARKEYWORDS
+        if code.co_flags & flag:
+            out.append((names[index], "variadic", False))
+            index += 1
+    return out
+
+
+def _parameters_of_any(func: Callable[..., None]) -> list[tuple[str, str, bool]]:
+    import inspect
+
+    try:
+        parameters = inspect.signature(func).parameters
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"@zlog.signal cannot read the parameters of {func!r}: {exc}") from None
+    return [(p.name, "keyword" if p.kind is inspect.Parameter.KEYWORD_ONLY else "positional",
+             p.default is inspect.Parameter.empty) for p in parameters.values()]
+
+
+def _cleandoc(doc: object) -> str | None:
+    """A docstring without its indentation, as ``inspect.cleandoc`` gives it."""
+    if not isinstance(doc, str):
+        return None
+    lines = doc.expandtabs().split("\n")
+    indents = [len(line) - len(line.lstrip()) for line in lines[1:] if line.strip()]
+    margin = min(indents, default=0)
+    lines = [lines[0].lstrip(), *(line[margin:] for line in lines[1:])]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    return "\n".join(lines)
 
 
 @overload
@@ -188,8 +232,11 @@ def ZLOG_PROCESSOR_ERROR(
 
 
 @signal(level="warn")
-def ZLOG_EVENTS_DROPPED(*, sink: str, dropped: int, total_dropped: int, policy: str) -> None:
-    """A background sink's queue was full and events were dropped; at most one report per interval."""
+def ZLOG_EVENTS_DROPPED(*, sink: str, dropped: int, total_dropped: int, policy: str, reason: str) -> None:
+    """A sink dropped events (a full queue, a rate limit, a server unreachable at close or exit).
+
+    ``dropped`` counts the events since the last report, ``total_dropped`` all of them; at most one
+    report per sink per interval, and the rest reported with the next one or at close."""
 
 
 @signal(level="warn")

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from zlog._api import default_router
 from zlog.event import Event
 from zlog.router import Router
 from zlog.signals import Signal
+from zlog.sinks.base import SinkBase
 
 __all__ = ["CapturedEvents", "capture", "isolated"]
 
 
-class CapturedEvents(list[Event]):
-    """The events a capture received, in order, with a few lookups."""
+class CapturedEvents(list[Event], SinkBase):
+    """The events a capture received, in order, with a few lookups. A sink: after ``close()`` it refuses events."""
+
+    def __init__(self, events: Iterable[Event] = (), *, name: str = "captured") -> None:
+        list.__init__(self, events)
+        SinkBase.__init__(self, name=name)
+
+    __hash__ = SinkBase.__hash__  # type: ignore[assignment]  # a list is unhashable; a sink is its identity
+    def __repr__(self) -> str:
+        return list.__repr__(self)
 
     def signals(self) -> list[str]:
         """The signal names, in order."""
@@ -25,6 +34,8 @@ class CapturedEvents(list[Event]):
         return [e for e in self if e.signal == signal]
 
     def handle(self, event: Event) -> None:
+        if self._closed:
+            self._refuse()
         self.append(event)
 
 
@@ -44,9 +55,5 @@ def capture(router: Router | None = None) -> Iterator[CapturedEvents]:
 def isolated(router: Router | None = None) -> Iterator[Router]:
     """Run the block with the router empty, then restore its routes and processors."""
     target = default_router if router is None else router
-    state = target._snapshot()
-    target.reset()
-    try:
+    with target.isolated():
         yield target
-    finally:
-        target._restore(state)

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from zlog import __version__
 from zlog.cli import audit, demo, signals, stats, tail
 from zlog.cli._read import InputError
 
@@ -20,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read, filter and summarize zlog JSON lines; run the demo; verify audit logs.",
         epilog="exit codes: 0 ok, 1 findings (e.g. a failed verification), 2 usage error",
     )
+    parser.add_argument("--version", action="version", version=f"zlog {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in (tail, stats, demo, signals, audit):
         command.register(commands)

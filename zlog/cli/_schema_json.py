@@ -31,7 +31,7 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _EXCEPTION = {"type": "object", "required": ["type", "message", "stack_trace"],
               "properties": {"type": {"type": "string"}, "message": {"type": "string"},
                              "stack_trace": {"type": "string"}}}
-_NO_DEFAULT = object()
+NO_DEFAULT = object()
 
 
 def json_type(hint: object) -> dict[str, Any]:
@@ -83,30 +83,30 @@ def json_type(hint: object) -> dict[str, Any]:
 
 
 def default_of(spec: Field) -> object:
-    """The default value of an optional field (``_NO_DEFAULT`` when it cannot be found)."""
+    """The default value of an optional field (``NO_DEFAULT`` when it cannot be found)."""
     owner = getattr(spec, "_owner", None)  # the @zlog.signal stub the field was read from
     try:
         parameter = inspect.signature(owner).parameters[spec.name] if owner is not None else None
     except (TypeError, ValueError, KeyError):
-        return _NO_DEFAULT
+        return NO_DEFAULT
     if parameter is None or parameter.default is inspect.Parameter.empty:
-        return _NO_DEFAULT
+        return NO_DEFAULT
     return parameter.default
 
 
 def has_default(spec: Field) -> bool:
-    return not spec.required and default_of(spec) is not _NO_DEFAULT
+    return not spec.required and default_of(spec) is not NO_DEFAULT
 
 
 def json_default(spec: Field) -> object:
-    """The default as JSON (the way zlog would write it), or ``_NO_DEFAULT``."""
+    """The default as JSON (the way zlog would write it), or ``NO_DEFAULT``."""
     value = default_of(spec)
-    if value is _NO_DEFAULT:
+    if value is NO_DEFAULT:
         return value
     try:
         return orjson.loads(_encode.dumps({"v": value}))["v"]
     except Exception:
-        return _NO_DEFAULT
+        return NO_DEFAULT
 
 
 def type_name(hint: object) -> str:
@@ -130,8 +130,8 @@ def schema_for(sig: Signal[...]) -> dict[str, Any]:
     for name, spec in (sig.fields or {}).items():
         key = FIELD_PREFIX + name if name in RESERVED else name
         properties[key] = json_type(spec.type)
-        default = json_default(spec) if not spec.required else _NO_DEFAULT
-        if default is not _NO_DEFAULT:
+        default = json_default(spec) if not spec.required else NO_DEFAULT
+        if default is not NO_DEFAULT:
             properties[key] = {**properties[key], "default": default}
         if spec.required:
             required.append(key)

@@ -14,9 +14,11 @@ EXAMPLES = """examples:
   ZLOG_AUDIT_KEY=secret zlog audit verify --key-env ZLOG_AUDIT_KEY audit.log
   zlog audit verify --key-file /etc/app/audit.key audit.log other.log
 
-Rotated segments (PATH.00001, PATH.00002, ...) are found and verified with PATH.
-exit codes: 0 every log intact (a torn tail is reported but allowed), 1 a log was tampered with,
-2 usage error or a missing file"""
+Rotated segments (PATH.00001, PATH.00002, ...) are found and verified with PATH; when PATH itself is
+missing but its segments exist (a crash during rotation), the segments are verified and that is said.
+exit codes: 0 every log intact (a torn tail or a live file missing after a crash during rotation is
+reported but allowed), 1 a log was tampered with, 2 usage error, or neither PATH nor a segment of it
+exists, or a file cannot be read"""
 
 
 def register(commands: Any) -> None:
@@ -45,18 +47,22 @@ def run_verify(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"zlog audit verify: cannot read key file: {exc.strerror}: {args.key_file}", file=sys.stderr)
             return 2
+        if not key:
+            print(f"zlog audit verify: the key file is empty: {args.key_file}", file=sys.stderr)
+            return 2
     elif args.key_env:
         value = os.environ.get(args.key_env)
         if not value:
-            print(f"zlog audit verify: environment variable {args.key_env} is not set", file=sys.stderr)
+            print(f"zlog audit verify: environment variable {args.key_env} is not set or empty", file=sys.stderr)
             return 2
         key = value.encode("utf-8")
     worst = 0
     for path in args.paths:
         try:
             result = verify(path, key=key)
-        except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-            print(f"zlog audit verify: {exc}", file=sys.stderr)
+        except OSError as exc:  # "no audit log at PATH" (neither the file nor a segment of it) has no errno
+            message = str(exc) if exc.errno is None else f"cannot read {exc.filename or path}: {exc.strerror}"
+            print(f"zlog audit verify: {message}", file=sys.stderr)
             worst = max(worst, 2)
             continue
         print(result.summary())

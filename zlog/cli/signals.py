@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from zlog.cli._read import InputError
-from zlog.cli._schema_json import _NO_DEFAULT, default_of, document, has_default, json_default, json_type, type_name
+from zlog.cli._schema_json import NO_DEFAULT, default_of, document, has_default, json_default, json_type, type_name
 from zlog.signals import Signal
 
 EXAMPLES = """examples:
@@ -86,7 +86,7 @@ def describe(sig: Signal[...]) -> dict[str, Any]:
     for name, spec in (sig.fields or {}).items():
         field = {"name": name, "type": type_name(spec.type), "required": spec.required, "json": json_type(spec.type)}
         default = json_default(spec)
-        if not spec.required and default is not _NO_DEFAULT:
+        if not spec.required and default is not NO_DEFAULT:
             field["default"] = default
         fields.append(field)
     doc = (sig.doc or "").strip()

@@ -1,46 +1,33 @@
-"""A small HTTP endpoint for ``/health`` and ``/metrics`` on a daemon thread."""
+"""A small HTTP endpoint (``/health``, ``/metrics``) on a daemon thread, serving what it is given."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING
 
-import orjson
+__all__ = ["Page", "serve"]
 
-if TYPE_CHECKING:
-    from zlog.sinks.health import HealthSink
-    from zlog.sinks.metrics import MetricsSink
+#: A page: ``() -> (status, body, content type)``, called for each request.
+Page = Callable[[], tuple[int, bytes, str]]
 
 
-def serve(port: int, addr: str, *, health: HealthSink | None, metrics: MetricsSink | None) -> ThreadingHTTPServer:
-    """Start serving; ``server.shutdown()`` stops it."""
-    exposition: Callable[[], tuple[bytes, str]] | None = None
-    if metrics is not None:
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-        from zlog.sinks._prometheus import registry_for
-
-        registry = registry_for(metrics)
-
-        def expose() -> tuple[bytes, str]:
-            return generate_latest(registry), CONTENT_TYPE_LATEST
-
-        exposition = expose
+def serve(port: int, addr: str, pages: Mapping[str, Page]) -> ThreadingHTTPServer:
+    """Serve ``pages`` by path on ``addr:port``; ``server.shutdown()`` stops it."""
+    table = dict(pages)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
-            if path == "/health" and health is not None:
-                report = health.status()
-                code = 503 if report["status"] == "UNHEALTHY" else 200
-                self._send(code, orjson.dumps(report), "application/json")
-            elif path == "/metrics" and exposition is not None:
-                body, kind = exposition()
-                self._send(200, body, kind)
-            else:
+            page = table.get(self.path.split("?", 1)[0])
+            if page is None:
                 self._send(404, b"not found\n", "text/plain")
+                return
+            try:
+                code, body, kind = page()
+            except Exception as exc:  # a page that fails answers 500, and the server keeps serving
+                self._send(500, f"{type(exc).__name__}: {exc}\n".encode("utf-8", "replace"), "text/plain")
+                return
+            self._send(code, body, kind)
 
         def _send(self, code: int, body: bytes, kind: str) -> None:
             self.send_response(code)

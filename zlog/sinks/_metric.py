@@ -12,7 +12,8 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-OVERFLOW = "other"
+from zlog.sinks._labels import MAX_LABEL_CHARS, OVERFLOW, label_value
+
 NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _INF = math.inf
@@ -33,7 +34,7 @@ class Metric:
     """One declared metric: its kind, the signal and field it reads, and its series by label values."""
 
     def __init__(
-        self, kind: str, name: str, help: str, signal: str, field: str | None, labels: Sequence[str],
+        self, kind: str, name: str, help: str, signals: tuple[str, ...], field: str | None, labels: Sequence[str],
         buckets: Sequence[float], scale: float,
     ) -> None:
         if not NAME.match(name):
@@ -49,8 +50,8 @@ class Metric:
                 raise ValueError(f"histogram {name!r} needs at least one numeric bucket")
         self.kind = kind
         self.name = name
-        self.help = help or f"{kind} from {signal}"
-        self.signal = signal
+        self.help = help or f"{kind} from {', '.join(signals)}"
+        self.signals = signals
         self.field = field
         self.labels = tuple(labels)
         self.buckets = tuple(b for b in buckets if not math.isinf(b))
@@ -155,23 +156,14 @@ def _key_function(labels: tuple[str, ...]) -> Callable[[Fields], tuple[str, ...]
 
         def one(fields: Fields) -> tuple[str, ...]:
             value: Any = fields.get(label)
-            return (value,) if value.__class__ is str and len(value) <= 128 else (label_value(value),)
+            return (value,) if value.__class__ is str and len(value) <= MAX_LABEL_CHARS else (label_value(value),)
 
         return one
     get_all = labels
 
     def many(fields: Fields) -> tuple[str, ...]:
         values: list[Any] = [fields.get(label) for label in get_all]
-        return tuple([v if v.__class__ is str and len(v) <= 128 else label_value(v) for v in values])
+        return tuple([v if v.__class__ is str and len(v) <= MAX_LABEL_CHARS else label_value(v) for v in values])
 
     return many
 
-
-def label_value(value: object) -> str:
-    """A field value as a label value: text of at most 128 characters (``""`` for a missing field)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = value if isinstance(value, str) else str(value)
-    return text[:128]

@@ -7,7 +7,6 @@ import queue
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +28,8 @@ def stderr_notifier(alert: Notification) -> None:
 
 
 def _post(url: str, body: Any, timeout: float, headers: dict[str, str] | None = None) -> None:
+    import urllib.request  # on first use: it costs as much to import as the rest of zlog
+
     data = orjson.dumps(body)
     request = urllib.request.Request(url, data=data, method="POST",
                                      headers={"Content-Type": "application/json", **(headers or {})})
@@ -86,11 +87,20 @@ class AlertmanagerNotifier:
 
 
 class Dispatcher:
-    """A bounded queue and one daemon thread calling the notifiers; failures are counted, retried twice."""
+    """A bounded queue and one daemon thread calling the notifiers; a failed call is retried twice.
 
-    def __init__(self, notifiers: list[Notifier], maxsize: int = 1000) -> None:
+    A notification that finds the queue full is counted in ``dropped`` and passed to ``on_dropped``;
+    one that failed after its retries is counted in ``errors`` and its last error passed to ``on_failed``.
+    """
+
+    def __init__(self, notifiers: list[Notifier], maxsize: int = 1000,
+                 on_dropped: Callable[[int], object] = lambda count: None,
+                 on_failed: Callable[[BaseException], object] = lambda error: None) -> None:
+        if not isinstance(maxsize, int) or maxsize < 1:
+            raise ValueError(f"max_pending must be an int >= 1, got {maxsize!r}")
         self.notifiers = notifiers
         self.maxsize = maxsize
+        self._on_dropped, self._on_failed = on_dropped, on_failed
         self.sent = 0
         self.dropped = 0
         self.errors = 0
@@ -112,6 +122,7 @@ class Dispatcher:
             self._queue.put_nowait(alert)
         except queue.Full:
             self.dropped += 1
+            self._on_dropped(1)
 
     def _run(self) -> None:
         while True:
@@ -133,6 +144,8 @@ class Dispatcher:
                 if attempt < 2:
                     time.sleep(0.2 * 2**attempt)
         self.errors += 1
+        if self.last_error is not None:
+            self._on_failed(self.last_error)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every submitted notification was delivered (or failed); False on timeout."""

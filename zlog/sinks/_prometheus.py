@@ -43,7 +43,7 @@ class MetricsCollector(Collector):
         overflow = CounterMetricFamily(
             f"{prefix}_metric_overflow", "Label sets folded into 'other' by the cardinality guard.", labels=["metric"]
         )
-        for metric in snap["metrics"]:
+        for metric in [f"{prefix}_events_total", *snap["metrics"]]:
             overflow.add_metric([metric], snap["overflow"].get(metric, 0))
         yield overflow
         skipped = CounterMetricFamily(

@@ -12,7 +12,6 @@ from typing import Any
 
 from zlog import _encode, _fork, _profiles
 from zlog.event import Event
-from zlog.signals import ZLOG_EVENTS_DROPPED
 from zlog.sinks.background import Background
 
 __all__ = ["Backoff", "RejectedError", "StreamSink", "Writer", "line_renderer", "new_ids"]
@@ -111,9 +110,11 @@ class Writer:
     def handle(self, event: Event) -> None:
         self.handle_batch([event])
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> bool:
+        """Stop retrying and drop the connection."""
         self.stop.set()
         self.disconnect()
+        return True
 
 
 class RejectedError(Exception):
@@ -121,13 +122,20 @@ class RejectedError(Exception):
 
 
 class StreamSink(Background):
-    """A Background sink around a Writer: never blocks ``emit``, retries with backoff, counts drops."""
+    """A Background sink around a Writer: never blocks ``emit``, retries with backoff, counts drops.
 
-    def __init__(self, writer: Writer, *, maxsize: int, overflow: str, batch_size: int, router: Any,
+    When the time runs out at close or exit, the writer stops retrying; the events still queued and
+    those of the batch being sent are counted as dropped and reported (a batch the server acknowledges
+    after that moment is delivered, and still counted).
+    """
+
+    def __init__(self, writer: Writer, *, maxsize: int, overflow: str, batch_size: int, exit_timeout: float,
                  name: str) -> None:
         self.writer = writer
         writer.on_abandon = self._abandoned
-        super().__init__(writer, maxsize=maxsize, overflow=overflow, batch_size=batch_size, router=router, name=name)
+        self._gave_up = False
+        super().__init__(writer, maxsize=maxsize, overflow=overflow, batch_size=batch_size, exit_timeout=exit_timeout,
+                         name=name)
 
     @property
     def sent(self) -> int:
@@ -140,28 +148,20 @@ class StreamSink(Background):
         return self.writer.reconnects
 
     def _abandoned(self, count: int) -> None:
+        """The writer gave up a batch (the sink is closing): count and report it once."""
         with self._cond:
+            if self._gave_up:
+                return  # counted by _give_up already
             self.dropped += count
-            self._unreported += count
+        self._reporter.dropped(count, "the server was unreachable when the sink was closed", sink=self.name,
+                               policy=self.overflow)
 
-    def close(self, timeout: float | None = None) -> bool:
-        """Deliver what is queued (waiting at most ``timeout``), then stop retrying and disconnect.
+    _drops_in_flight_at_close = True
 
-        Events still queued or in a batch being retried are counted in ``dropped`` and reported.
-        """
-        drained = self.flush(timeout)
-        self.writer.stop.set()  # a writer still retrying gives up now
-        if not drained:
-            with self._cond:
-                left, self._queue = len(self._queue), type(self._queue)()
-            self._abandoned(left)
-        super().close(timeout if drained or timeout is None else min(timeout, 1.0))  # a short grace to stop
+    def _give_up(self) -> None:
         with self._cond:
-            count, self._unreported = self._unreported, 0
-            total = self.dropped
-        if count:
-            self._emitter().emit(
-                ZLOG_EVENTS_DROPPED, f"{self.name} dropped {count} events: closed while the server was unreachable",
-                sink=self.name, dropped=count, total_dropped=total, policy=self.overflow,
-            )
-        return drained
+            self._gave_up = True  # the batch being sent is counted by _abandon, not again by the writer
+        self.writer.stop.set()  # a writer still retrying gives up now
+
+    def stats(self) -> dict[str, Any]:
+        return {**super().stats(), "sent": self.writer.sent, "reconnects": self.writer.reconnects}

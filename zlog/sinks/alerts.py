@@ -5,27 +5,27 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from zlog import _encode, _fork
+from zlog import _encode
+from zlog._signalset import SignalSpec, signal_names
 from zlog.event import Event
-from zlog.signals import Signal
+from zlog.sinks._labels import MAX_LABEL_CHARS, OVERFLOW, label_value
 from zlog.sinks._notify import ZERO_TIME, AlertmanagerNotifier, Dispatcher, Notifier, WebhookNotifier, stderr_notifier
 from zlog.sinks._window import Window
+from zlog.sinks.base import SinkBase
 
 __all__ = ["AlertSink", "AlertmanagerNotifier", "WebhookNotifier", "stderr_notifier"]
 
-Signals = str | Signal[...] | Iterable[str | Signal[...]]
-OTHER = "other"
+Signals = SignalSpec
 
 
-def _names(signals: Signals) -> frozenset[str]:
-    items = [signals] if isinstance(signals, (str, Signal)) else list(signals)
-    names = frozenset(s.name if isinstance(s, Signal) else s for s in items)
-    if not names or not all(isinstance(n, str) and n for n in names):
-        raise ValueError(f"a rule needs at least one signal name, got {signals!r}")
+def _names(signals: Signals, what: str, *, empty: bool = False) -> frozenset[str]:
+    names = frozenset(signal_names(signals, what=what, patterns=False))
+    if not names and not empty:
+        raise ValueError(f"{what} needs at least one signal, got {signals!r}")
     return names
 
 
@@ -60,13 +60,16 @@ class _Alert:
     detail: str = ""
 
 
-class AlertSink:
+class AlertSink(SinkBase):
     """Evaluates alert rules on the events routed to it and notifies on state changes.
 
     An alert is identified by its rule and label values; it goes pending (when the rule has
     ``pending_for``) then firing, and is notified once when it fires, again every ``repeat_interval``
     while it keeps firing, and once when it resolves. Windows use a monotonic clock. Notifications are
-    delivered on a separate thread, so they never block ``emit``.
+    delivered on a separate thread, so they never block ``emit``; a notification dropped (the queue of
+    ``max_pending`` is full) or failed after retries is counted and reported. A rule keeps at most
+    ``max_label_sets`` label sets (further ones go to the set whose values are all ``"other"``); label
+    values are cut to 128 characters.
     """
 
     def __init__(
@@ -74,21 +77,23 @@ class AlertSink:
         notifiers: Sequence[Notifier] = (stderr_notifier,),
         *,
         repeat_interval: float = 3600.0,
-        max_instances: int = 100,
+        max_label_sets: int = 100,
+        max_pending: int = 1000,
         service: str = "zlog",
         clock: Callable[[], float] = time.monotonic,
         name: str = "alerts",
     ) -> None:
-        self.name = name
+        if not isinstance(max_label_sets, int) or max_label_sets < 1:
+            raise ValueError(f"max_label_sets must be an int >= 1, got {max_label_sets!r}")
+        super().__init__(name=name)
         self.repeat_interval = repeat_interval
-        self.max_instances = max_instances
+        self.max_label_sets = max_label_sets
         self.service = service
         self._clock = clock
         self._rules: list[_Rule] = []
         self._by_signal: dict[str, tuple[_Rule, ...]] = {}
         self._alerts: dict[tuple[str, tuple[str, ...]], _Alert] = {}
-        self._dispatcher = Dispatcher(list(notifiers))
-        self._lock = _fork.owned_lock(self)
+        self._dispatcher = Dispatcher(list(notifiers), max_pending, self._notify_dropped, self._notify_failed)
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
         self.fired = 0
@@ -110,23 +115,24 @@ class AlertSink:
     def on(self, signals: Signals, *, name: str, by: Sequence[str] = (), severity: str = "warning",
            summary: str = "", resolve_after: float = 300.0, pending_for: float = 0.0) -> None:
         """Fire on any occurrence; resolve after ``resolve_after`` seconds without one."""
-        self._add(_Rule(name, "occurrence", _names(signals), tuple(by), severity, summary, pending_for,
-                        window=resolve_after))
+        self._add(_Rule(name, "occurrence", _names(signals, f"rule {name!r}"), tuple(by), severity, summary,
+                        pending_for, window=resolve_after))
 
     def threshold(self, signals: Signals, *, count: int, window: float, name: str, by: Sequence[str] = (),
                   severity: str = "warning", summary: str = "", pending_for: float = 0.0) -> None:
         """Fire while at least ``count`` events happened within the last ``window`` seconds."""
         if count < 1:
             raise ValueError("count must be >= 1")
-        self._add(_Rule(name, "threshold", _names(signals), tuple(by), severity, summary, pending_for,
-                        count=count, window=window))
+        self._add(_Rule(name, "threshold", _names(signals, f"rule {name!r}"), tuple(by), severity, summary,
+                        pending_for, count=count, window=window))
 
     def ratio(self, bad: Signals, total: Signals, *, above: float, window: float, name: str,
               min_events: int = 20, by: Sequence[str] = (), severity: str = "warning", summary: str = "",
               pending_for: float = 0.0) -> None:
         """Fire while bad / total within ``window`` exceeds ``above``, once ``min_events`` were seen."""
-        bad_names = _names(bad)
-        self._add(_Rule(name, "ratio", _names(total) | bad_names, tuple(by), severity, summary, pending_for,
+        bad_names = _names(bad, f"rule {name!r} (bad)")
+        total_names = _names(total, f"rule {name!r} (total)")
+        self._add(_Rule(name, "ratio", total_names | bad_names, tuple(by), severity, summary, pending_for,
                         window=window, bad=bad_names, above=above, min_events=min_events))
 
     def absence(self, signals: Signals, *, after: float, name: str, by: Sequence[str] = (),
@@ -135,12 +141,14 @@ class AlertSink:
 
         ``forget`` signals (such as WORKER_STOPPED) stop watching that label set.
         """
-        forget_names = _names(forget) if forget else frozenset()
-        self._add(_Rule(name, "absence", _names(signals) | forget_names, tuple(by), severity, summary,
+        forget_names = _names(forget, f"rule {name!r} (forget)", empty=True)
+        self._add(_Rule(name, "absence", _names(signals, f"rule {name!r}") | forget_names, tuple(by), severity, summary,
                         pending_for, window=after, forget=forget_names))
 
     # -- the sink --------------------------------------------------------------------------------
     def handle(self, event: Event) -> None:
+        if self._closed:
+            self._refuse()
         name = event[0]
         rules = self._by_signal.get(name)
         now = self._clock()
@@ -178,9 +186,10 @@ class AlertSink:
     def _labels(self, rule: _Rule, fields: dict[str, Any]) -> tuple[str, ...]:
         if not rule.by:
             return ()
-        labels = tuple([str(fields.get(k, "")) for k in rule.by])
-        if labels not in rule.data and len(rule.data) >= self.max_instances:
-            return (OTHER,) * len(rule.by)
+        values: list[Any] = [fields.get(k) for k in rule.by]
+        labels = tuple([v if v.__class__ is str and len(v) <= MAX_LABEL_CHARS else label_value(v) for v in values])
+        if labels not in rule.data and len(rule.data) >= self.max_label_sets:
+            return (OVERFLOW,) * len(rule.by)
         return labels
 
     def _observe(self, rule: _Rule, labels: tuple[str, ...], signal: str, now: float) -> None:
@@ -295,15 +304,29 @@ class AlertSink:
 
     def flush(self, timeout: float | None = None) -> bool:
         """Evaluate, then wait until every notification was delivered; False on timeout."""
-        self.evaluate()
+        if not self._closed:
+            self.evaluate()
         return self._dispatcher.flush(timeout)
 
-    def close(self, timeout: float | None = None) -> None:
+    def _release(self, timeout: float | None) -> bool:
         self._stop.set()
         self._ticker = None
-        self.flush(timeout)
+        with self._lock:
+            self._evaluate(self._clock())
+        return self._dispatcher.flush(timeout)
+
+    def _notify_dropped(self, count: int) -> None:
+        self._reporter.dropped(count, "its notification queue is full", sink=self.name, policy="drop_newest")
+
+    def _notify_failed(self, error: BaseException) -> None:
+        self._reporter.failed(error, None, sink=self.name)
 
     @property
     def notify_errors(self) -> int:
         """Notifications that failed after retries."""
         return self._dispatcher.errors
+
+    def stats(self) -> dict[str, Any]:
+        d = self._dispatcher
+        return {**super().stats(), "fired": self.fired, "resolved": self.resolved, "notified": d.sent,
+                "notify_errors": d.errors, "notify_dropped": d.dropped}

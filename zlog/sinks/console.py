@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from typing import IO
 
 from zlog import _encode, _pretty
 from zlog.event import Event
+from zlog.sinks.base import SinkBase
 
 __all__ = ["ConsoleSink", "use_color"]
 
@@ -26,7 +26,7 @@ def use_color(stream: object, color: bool | None = None) -> bool:
         return False
 
 
-class ConsoleSink:
+class ConsoleSink(SinkBase):
     """Writes each event as one line, ``TIME LEVEL SIGNAL message key=value ...``, the same rendering
     as ``zlog tail --format pretty``. Colored when ``color`` is True, or when it is None (the default)
     and the stream is a terminal without ``NO_COLOR``. Control characters are shown escaped, so an
@@ -34,17 +34,18 @@ class ConsoleSink:
     """
 
     def __init__(self, stream: IO[str] | None = None, *, color: bool | None = None, name: str = "console") -> None:
+        super().__init__(name=name)
         self.stream = sys.stderr if stream is None else stream
         if not callable(getattr(self.stream, "write", None)):
             raise TypeError(f"ConsoleSink needs a writable text stream, got {self.stream!r}")
         self.color = use_color(self.stream, color)
-        self.name = name
         self._clock = _encode.Clock()
-        self._lock = threading.Lock()
         flush = getattr(self.stream, "flush", None)
         self._flush = flush if callable(flush) else None
 
     def handle(self, event: Event) -> None:
+        if self._closed:
+            self._refuse()
         name, message, ns, fields, level = event
         line = _pretty.render(self._clock.stamp(ns), level, name, message, fields, color=self.color) + "\n"
         with self._lock:
@@ -52,15 +53,12 @@ class ConsoleSink:
             if self._flush is not None:
                 self._flush()
 
-    def flush(self) -> None:
+    def flush(self, timeout: float | None = None) -> bool:
         """Flush the stream (every line is flushed as it is written anyway)."""
         flush = getattr(self.stream, "flush", None)
         if callable(flush):
             flush()
-
-    def close(self) -> None:
-        """Flush; the stream stays open (zlog never closes a stream it did not open)."""
-        self.flush()
+        return True
 
     def __repr__(self) -> str:
         return f"<ConsoleSink {self.name!r} color={self.color}>"

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from zlog import _encode, _fork
+import orjson
+
+from zlog import _encode
+from zlog._signalset import SignalSet, SignalSpec
 from zlog.event import Event
-from zlog.signals import Signal
+from zlog.sinks.base import SinkBase
 
 if TYPE_CHECKING:
     from http.server import ThreadingHTTPServer
@@ -22,15 +25,11 @@ HEALTHY, DEGRADED, UNHEALTHY = "HEALTHY", "DEGRADED", "UNHEALTHY"
 _RANK = {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2}
 
 
-def _names(signals: Iterable[str | Signal[...]]) -> frozenset[str]:
-    return frozenset(s.name if isinstance(s, Signal) else s for s in signals)
-
-
 def _check(status: str, reason: str, **details: Any) -> dict[str, Any]:
     return {"status": status, "reason": reason, **details}
 
 
-class HealthSink:
+class HealthSink(SinkBase):
     """Derives component health from the signals routed to it; ``status()`` reports it.
 
     - **workers** (by ``worker_field``): DEGRADED when no heartbeat for ``heartbeat_timeout`` seconds,
@@ -44,18 +43,18 @@ class HealthSink:
     def __init__(
         self,
         *,
-        heartbeat: Iterable[str | Signal[...]] = ("WORKER_HEARTBEAT", "WORKER_STARTED", "WORKER_IDLE", "WORKER_BUSY"),
-        worker_error: Iterable[str | Signal[...]] = ("WORKER_ERROR",),
-        worker_stopped: Iterable[str | Signal[...]] = ("WORKER_STOPPED",),
+        heartbeat: SignalSpec = ("WORKER_HEARTBEAT", "WORKER_STARTED", "WORKER_IDLE", "WORKER_BUSY"),
+        worker_error: SignalSpec = ("WORKER_ERROR",),
+        worker_stopped: SignalSpec = ("WORKER_STOPPED",),
         worker_field: str = "worker_id",
         heartbeat_timeout: float = 30.0,
         worker_errors: tuple[int, int] = (3, 10),
-        queue_check: Iterable[str | Signal[...]] = ("QUEUE_HEALTH_CHECK",),
+        queue_check: SignalSpec = ("QUEUE_HEALTH_CHECK",),
         queue_field: str = "queue",
         size_field: str = "queue_size",
         backlog: tuple[float, float] = (100, 1000),
-        completed: Iterable[str | Signal[...]] = ("JOB_COMPLETED",),
-        failed: Iterable[str | Signal[...]] = ("JOB_FAILED", "JOB_ABANDONED"),
+        completed: SignalSpec = ("JOB_COMPLETED",),
+        failed: SignalSpec = ("JOB_FAILED", "JOB_ABANDONED"),
         failure_rate: tuple[float, float] = (0.1, 0.25),
         min_events: int = 20,
         window: float = 300.0,
@@ -68,25 +67,26 @@ class HealthSink:
                 raise ValueError(f"{label} thresholds must be (degraded, unhealthy) with degraded <= unhealthy")
         if heartbeat_timeout <= 0 or window <= 0:
             raise ValueError("heartbeat_timeout and window must be > 0 seconds")
-        self.name = name
-        self._heartbeat = _names(heartbeat)
-        self._worker_error = _names(worker_error)
-        self._worker_stopped = _names(worker_stopped)
-        self._queue_check = _names(queue_check)
-        self._completed = _names(completed)
-        self._failed = _names(failed)
+        super().__init__(name=name)
+        self._heartbeat = SignalSet(heartbeat, what="HealthSink(heartbeat=...)")
+        self._worker_error = SignalSet(worker_error, what="HealthSink(worker_error=...)")
+        self._worker_stopped = SignalSet(worker_stopped, what="HealthSink(worker_stopped=...)")
+        self._queue_check = SignalSet(queue_check, what="HealthSink(queue_check=...)")
+        self._completed = SignalSet(completed, what="HealthSink(completed=...)")
+        self._failed = SignalSet(failed, what="HealthSink(failed=...)")
         self.worker_field, self.queue_field, self.size_field = worker_field, queue_field, size_field
         self.heartbeat_timeout = heartbeat_timeout
         self.worker_errors, self.backlog, self.failure_rate = worker_errors, backlog, failure_rate
         self.min_events, self.window = min_events, window
         self._clock = clock
-        self._lock = _fork.owned_lock(self)
         self._seen: dict[str, float] = {}
         self._errors: dict[str, deque[float]] = {}
         self._queues: dict[str, float] = {}
         self._outcomes: deque[tuple[float, bool]] = deque()
 
     def handle(self, event: Event) -> None:
+        if self._closed:
+            self._refuse()
         name, fields = event[0], event[3]
         now = self._clock()
         with self._lock:
@@ -165,6 +165,14 @@ class HealthSink:
         self, port: int, addr: str = "127.0.0.1", *, metrics: MetricsSink | None = None
     ) -> ThreadingHTTPServer:
         """Serve ``/health`` (200, or 503 when UNHEALTHY) and, given ``metrics``, ``/metrics``."""
-        from zlog.sinks._http import serve
+        from zlog.sinks._http import Page, serve
 
-        return serve(port, addr, health=self, metrics=metrics)
+        pages: dict[str, Page] = {"/health": self.health_response}
+        if metrics is not None:
+            pages["/metrics"] = metrics.exposition
+        return serve(port, addr, pages)
+
+    def health_response(self) -> tuple[int, bytes, str]:
+        """``(status, body, content type)`` of ``/health``: 200, or 503 when UNHEALTHY; the report as JSON."""
+        report = self.status()
+        return 503 if report["status"] == UNHEALTHY else 200, orjson.dumps(report), "application/json"

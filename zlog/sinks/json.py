@@ -11,8 +11,9 @@ from typing import IO, Any
 
 import orjson
 
-from zlog import _encode, _exit, _fork, _profiles, _truncate
+from zlog import _encode, _exit, _profiles, _truncate
 from zlog.event import Event
+from zlog.sinks.base import SinkBase
 
 __all__ = ["JSONSink"]
 
@@ -62,14 +63,14 @@ def _locked_writer(
     return locked
 
 
-class JSONSink:
+class JSONSink(SinkBase):
     """Writes each event as one JSON line: ``time``, ``level``, ``signal``, ``message``, then fields.
 
     ``buffered=False`` flushes every line (safe for ``| shipper``); ``buffered=True`` leaves lines in
     the stream's buffer until ``flush()``, ``close()`` or interpreter exit. Lines longer than
     ``max_line_bytes`` are shortened and marked (see docs/format.md). ``profile`` (``"ecs"``, ``"gcp"``,
     ``"datadog"`` or ``"otel"``) writes the keys that backend expects (docs/profiles.md). The stream is
-    never closed by the sink.
+    never closed by the sink; after ``close()`` the sink refuses events.
     """
 
     def __init__(
@@ -91,18 +92,24 @@ class JSONSink:
             raise ValueError(
                 f"max_line_bytes must be an int of at least {_truncate.MIN_LIMIT}, got {max_line_bytes!r}"
             )
+        super().__init__(name=name)
         self.stream = stream
         self.buffered = bool(buffered)
         self.max_line_bytes = max_line_bytes
-        self.name = name
         self.profile = profile
         self.binary = _is_binary(stream)
         self.ascii_only = not self.binary and _needs_ascii(stream)
-        self._locks = [threading.Lock()]
-        _fork.after_fork_in_child(self, lambda sink: sink._locks.__setitem__(0, threading.Lock()))
+        self._locks = [threading.Lock()]  # the writer's lock, in a cell a forked child refills
+        self._out = [self._make_writer()]  # the writer, in a cell that close() swaps for a refusal
+        #: ``handle(event)``: render one line and write it. A function built for this sink by
+        #: ``_make_handle`` (native or profile line) around the writer of ``_make_writer`` (binary or
+        #: text, buffered or flushing), so that no configuration is looked at per event.
         self.handle: Callable[[Event], None] = self._make_handle()
         if self.buffered:
             _exit.flush_at_exit(self)
+
+    def _after_fork(self) -> None:
+        self._locks[0] = threading.Lock()
 
     def _make_writer(self) -> Callable[[bytes], None]:
         stream: Any = self.stream
@@ -149,7 +156,7 @@ class JSONSink:
         return _locked_writer(raw_write, flush_each, ascii_text, self._locks)
 
     def _make_handle(self) -> Callable[[Event], None]:
-        write = self._make_writer()
+        out = self._out
         dumps = orjson.dumps
         default = _encode.default
         options = _encode.OPTIONS
@@ -170,7 +177,7 @@ class JSONSink:
             def handle_profile(event: Event) -> None:
                 name, message, ns, fields, level = event
                 line = safe_dumps(build(name, message, ns, clock.stamp(ns), fields, level))
-                write(line if len(line) <= limit else fit(line, limit))
+                out[0](line if len(line) <= limit else fit(line, limit))
 
             return handle_profile
 
@@ -198,20 +205,25 @@ class JSONSink:
                     line = fit(line, limit)
             else:
                 line = render(name, message, ts, fields, level, limit)
-            write(line)
+            out[0](line)
 
         return handle
 
-    def flush(self) -> None:
-        """Push buffered lines to the stream's destination."""
-        flush = getattr(self.stream, "flush", None)
-        if callable(flush):
-            flush()
+    def _refused(self, line: bytes) -> None:
+        self._refuse()
 
-    def close(self) -> None:
-        """Flush; the stream stays open (zlog never closes a stream it did not open)."""
-        self.flush()
+    def flush(self, timeout: float | None = None) -> bool:
+        """Push buffered lines to the stream's destination (a stream closed by its owner holds none)."""
+        flush = getattr(self.stream, "flush", None)
+        if callable(flush) and not getattr(self.stream, "closed", False):
+            flush()
+        return True
+
+    def _release(self, timeout: float | None) -> bool:
+        """Refuse further events and flush; the stream stays open (zlog never closes a stream it did not open)."""
+        self._out[0] = self._refused
         _exit.forget(self)
+        return self.flush(timeout)
 
     def __repr__(self) -> str:
         return f"<JSONSink {self.name!r} buffered={self.buffered} stream={self.stream!r}>"

@@ -169,9 +169,11 @@ class NATSSink(StreamSink):
 
     def __init__(self, servers: str | list[str] = "nats://127.0.0.1:4222", *, subject_prefix: str = "zlog.events",
                  jetstream: bool = True, profile: str | None = None, maxsize: int = 10_000,
-                 overflow: str = "drop_newest", batch_size: int = 256, router: Any = None, name: str = "nats") -> None:
+                 overflow: str = "drop_newest", batch_size: int = 256, exit_timeout: float = 5.0,
+                 name: str = "nats") -> None:
         if not subject_prefix or any(c in subject_prefix for c in " *>\t\n"):
             raise ValueError(f"subject_prefix must be a NATS subject without wildcards, got {subject_prefix!r}")
         self.servers, self.subject_prefix = servers, subject_prefix
         writer = _NATSWriter(servers, subject_prefix, profile, jetstream)
-        super().__init__(writer, maxsize=maxsize, overflow=overflow, batch_size=batch_size, router=router, name=name)
+        super().__init__(writer, maxsize=maxsize, overflow=overflow, batch_size=batch_size,
+                         exit_timeout=exit_timeout, name=name)

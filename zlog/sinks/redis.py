@@ -75,8 +75,8 @@ class RedisSink(StreamSink):
 
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, stream: str | None = "zlog:events",
                  channel: str | None = None, maxlen: int | None = 100_000, profile: str | None = None,
-                 maxsize: int = 10_000, overflow: str = "drop_newest", batch_size: int = 1000, router: Any = None,
-                 name: str = "redis") -> None:
+                 maxsize: int = 10_000, overflow: str = "drop_newest", batch_size: int = 1000,
+                 exit_timeout: float = 5.0, name: str = "redis") -> None:
         if channel is not None:
             stream = None
         if stream is None and channel is None:
@@ -87,4 +87,5 @@ class RedisSink(StreamSink):
             raise ValueError(f"RedisSink url must start with redis://, rediss:// or unix://, got {url!r}")
         self.url, self.stream, self.channel = url, stream, channel
         writer = _RedisWriter(url, stream, channel, maxlen, profile)
-        super().__init__(writer, maxsize=maxsize, overflow=overflow, batch_size=batch_size, router=router, name=name)
+        super().__init__(writer, maxsize=maxsize, overflow=overflow, batch_size=batch_size,
+                         exit_timeout=exit_timeout, name=name)
