@@ -1,6 +1,6 @@
 """Core hot-path benchmark: zlog against a floor and structlog, in one run, as ratios.
 
-Every case emits the same event (the one in ../shared/reference/anchors.md)::
+Every case emits the same event, a job completion with five fields::
 
     emit(JOB_COMPLETED, "Job processing completed", worker_id="worker-1", job_id="job_123",
          job_type="email", attempts=1, duration_ms=1234.5)
@@ -145,6 +145,29 @@ def _zlog_json(buffered: bool) -> Case:
         return run, teardown
 
     return setup
+
+
+def case_caller(path: str) -> tuple[Callable[[int], None], Callable[[], None]]:
+    """``z_buf`` with the opt-in caller information (``processors.CallerInfo``) on the router."""
+    f = open(path, "ab")  # noqa: SIM115 - closed by the case teardown
+    zlog.reset()
+    sink = zlog.JSONSink(f, buffered=True)
+    zlog.route(JOB_COMPLETED, sink)
+    zlog.add_processor(zlog.processors.CallerInfo())
+    emit = zlog.emit
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            emit(JOB_COMPLETED, "Job processing completed", worker_id="worker-1", job_id="job_123",
+                 job_type="email", attempts=1, duration_ms=1234.5)
+        sink.flush()
+
+    def teardown() -> None:
+        zlog.reset()
+        sink.close()
+        f.close()
+
+    return run, teardown
 
 
 def case_fanout(path: str) -> tuple[Callable[[int], None], Callable[[], None]]:
@@ -319,6 +342,7 @@ CASES: dict[str, tuple[str, Case, bool]] = {
     "floor_flush": ("floor + flush per line", _floor(True), True),
     "z_buf": ("zlog.emit -> JSONSink(buffered=True)", _zlog_json(True), True),
     "z_unbuf": ("zlog.emit -> JSONSink(buffered=False)", _zlog_json(False), True),
+    "z_caller": ("zlog.emit -> JSONSink(buffered=True) with CallerInfo", case_caller, True),
     "floor_fanout": ("fan-out floor: the same four outputs' work inline by hand", case_fanout_floor, True),
     "z_fanout": ("zlog.emit -> JSON + metrics + alerts + audit (fsync off)", case_fanout, True),
     "sl_flush": ("structlog fastest documented config (BytesLogger flushes)", _structlog(True), True),
@@ -334,6 +358,12 @@ TARGETS = [  # (label, case, reference, max ratio)
     ("fan-out / fan-out floor (zlog's own overhead on four sinks)", "z_fanout", "floor_fanout", 1.5),
     ("JSONSink(buffered=False) / structlog flushing", "z_unbuf", "sl_flush", 0.5),
     ("JSONSink(buffered=True) / structlog no flush", "z_buf", "sl_buf", 0.5),
+]
+
+
+#: Costs shown next to the targets, without a limit: (label, case, reference).
+COSTS = [
+    ("caller information on / off (JSONSink buffered)", "z_caller", "z_buf"),
 ]
 
 
@@ -401,6 +431,9 @@ def main(argv: list[str] | None = None) -> int:
             ok = ratio <= limit
             failed |= not ok
             print(f"| {label} | {ratio:.2f} | <= {limit} | {'met' if ok else 'MISSED'} |")
+    for label, case, ref in COSTS:
+        if case in med and ref in med:
+            print(f"| {label} | {med[case] / med[ref]:.2f} (+{med[case] - med[ref]:,.0f} ns) | - | cost |")
     if args.json_out:
         with open(args.json_out, "w") as fh:
             json.dump({"args": vars(args), "samples": samples, "medians": med}, fh, indent=1)

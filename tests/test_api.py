@@ -6,6 +6,8 @@ import io
 import json
 import subprocess
 import sys
+from collections.abc import Iterable
+from types import ModuleType
 
 import pytest
 
@@ -72,12 +74,57 @@ def test_reset_flush_close_and_processors_on_the_default_router(zlog_events: Cap
     assert out.getvalue().count("\n") == 1
 
 
-def test_public_surface_is_declared_in_all() -> None:
+def _isort_order(name: str) -> tuple[int, str]:
+    """CONSTANTS, then Classes, then functions and modules, each alphabetical."""
+    return (0 if name.isupper() else 1 if name[:1].isupper() else 2, name)
+
+
+#: Submodules that are part of the public face (every other submodule the package binds as a side
+#: effect of importing it is not).
+_PUBLIC_MODULES = {"zlog.processors", "zlog.testing", "zlog.typing"}
+
+
+def _public_names(module: ModuleType, lazy: Iterable[str]) -> set[str]:
+    """What ``module`` offers: its names that are not private, not imported helpers and not submodules
+    bound by importing them, plus the names it imports on first use."""
+    names = set()
+    for name, value in vars(module).items():
+        if name.startswith("_") or not name.isidentifier() or name in ("annotations", "TYPE_CHECKING"):
+            continue
+        if isinstance(value, ModuleType):
+            if value.__name__ in _PUBLIC_MODULES:
+                names.add(name)
+            continue
+        if getattr(value, "__module__", "zlog").startswith("zlog"):
+            names.add(name)
+    return names | set(lazy)
+
+
+def test_zlog_all_is_sorted_and_exactly_the_public_names() -> None:
+    assert zlog.__all__ == sorted(zlog.__all__, key=_isort_order)
+    extras = {"RedisSink", "NATSSink"}  # need an extra: importable by name, not in ``import *``
+    assert set(zlog.__all__) == _public_names(zlog, [*zlog._LAZY, *zlog._MODULES]) - extras
     for name in zlog.__all__:
-        assert hasattr(zlog, name), name
-    for name in ("emit", "route", "route_all", "routes", "reset", "flush", "close", "Router", "Event",
-                 "Signal", "signal", "sink", "bind", "bound", "JSONSink", "enable_standard_logging"):
-        assert name in zlog.__all__
+        assert getattr(zlog, name) is not None, name
+
+
+def test_zlog_sinks_all_is_sorted_and_exactly_the_public_names() -> None:
+    sinks = zlog.sinks
+    assert sinks.__all__ == sorted(sinks.__all__, key=_isort_order)
+    assert set(sinks.__all__) == _public_names(sinks, sinks._LAZY) - {"RedisSink", "NATSSink"}
+    for name in sinks.__all__:
+        assert getattr(sinks, name) is not None, name
+
+
+def test_import_zlog_loads_no_sink_module_and_no_optional_dependency() -> None:
+    code = ("import sys\n"
+            "before = set(sys.modules)\n"
+            "import zlog\n"
+            "heavy = ('zlog.sinks.', 'orjson', 'urllib', 'inspect', 'typing_extensions', 'datetime', 'decimal',"
+            " 'dataclasses', 'prometheus_client', 'redis', 'nats', 'opentelemetry', 'http')\n"
+            "print(' '.join(sorted(m for m in set(sys.modules) - before if m.startswith(heavy))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.split() == ["zlog.sinks.base"]
 
 
 def test_route_all_routes_and_reset_on_the_default_router(zlog_events: CapturedEvents) -> None:

@@ -23,3 +23,8 @@ def test_each_case_writes_exactly_the_target_lines(cid: str, tmp_path: Path) -> 
 def test_every_target_names_cases_that_exist() -> None:
     for _label, case, reference, limit in bench_core.TARGETS:
         assert case in bench_core.CASES and reference in bench_core.CASES and limit > 0
+
+
+def test_every_cost_names_cases_that_exist() -> None:
+    for _label, case, reference in bench_core.COSTS:
+        assert case in bench_core.CASES and reference in bench_core.CASES

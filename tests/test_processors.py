@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -11,7 +12,8 @@ import pytest
 
 import zlog
 from zlog import Event, Router
-from zlog.processors import Enrich, Filter, RateLimit, Redact, Sample
+from zlog.processors import CallerInfo, Enrich, Filter, RateLimit, Redact, Sample
+from zlog.testing import CapturedEvents
 
 
 def pipeline(*processors: Any) -> tuple[Router, list[Event]]:
@@ -97,6 +99,10 @@ def test_redact_takes_extra_words_regexes_and_a_mask() -> None:
     assert fields["password"] == "kept" and fields["discard_reason"] == "ok"
     with pytest.raises(TypeError):
         Redact([42])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="str patterns"):
+        Redact(re.compile(b"pin"))  # type: ignore[arg-type]  # searched against str keys, it could only raise
+    with pytest.raises(TypeError, match="mask"):
+        Redact(mask=None)  # type: ignore[arg-type]
 
 
 def test_redact_masks_bound_context_too() -> None:
@@ -440,3 +446,53 @@ def test_processors_named_explicitly_appear_in_reports_and_list_in_order() -> No
     assert next(e for e in reports if e.signal == "ZLOG_PROCESSOR_ERROR").fields["processor"] == "divider"
     with pytest.raises(TypeError):
         router.add_processor("not callable")  # type: ignore[arg-type]
+
+
+def _emit_here(router: Router) -> int:
+    router.emit("JOB_DONE", "done")
+    return sys._getframe().f_lineno - 1
+
+
+def test_caller_info_names_the_file_line_and_function_that_emitted() -> None:
+    router = Router()
+    got = CapturedEvents()
+    router.add_processor(CallerInfo())
+    router.route_all(got)
+    line = _emit_here(router)
+    assert got[0].fields["file"] == __file__
+    assert got[0].fields["line"] == line and got[0].fields["function"] == "_emit_here"
+
+
+def test_caller_info_passes_over_zlog_and_logging_to_the_callers_frame() -> None:
+    import logging
+
+    from zlog.stdlib import ZlogHandler
+
+    router = Router()
+    got = CapturedEvents()
+    router.add_processor(CallerInfo())
+    router.route_all(got)
+    logger = logging.getLogger("zlog.tests.caller")
+    logger.propagate = False
+    logger.addHandler(ZlogHandler(router=router))
+    logger.warning("through logging")
+    line = sys._getframe().f_lineno - 1
+    assert got[0].fields["function"] == "test_caller_info_passes_over_zlog_and_logging_to_the_callers_frame"
+    assert got[0].fields["line"] == line
+
+
+def test_caller_info_keeps_fields_the_event_already_has() -> None:
+    router = Router()
+    got = CapturedEvents()
+    router.add_processor(CallerInfo())
+    router.route_all(got)
+    router.emit("UPLOAD", "uploaded", file="report.pdf")
+    assert got[0].fields["file"] == "report.pdf" and "line" in got[0].fields
+
+
+def test_without_caller_info_events_carry_no_caller_fields() -> None:
+    router = Router()
+    got = CapturedEvents()
+    router.route_all(got)
+    router.emit("JOB_DONE", "done")
+    assert not {"file", "line", "function"} & set(got[0].fields)

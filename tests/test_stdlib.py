@@ -17,7 +17,9 @@ from zlog.stdlib import LoggingSink, ZlogHandler, capture_logging
 
 @pytest.fixture()
 def logger() -> Iterator[logging.Logger]:
-    log = logging.Logger("tests.stdlib.app", logging.DEBUG)  # outside the logger tree: no test-runner handlers
+    # outside the logger tree: pytest puts its capture handlers (which fail a test on any logging error) on
+    # every logger of the tree that does not propagate, and on the root
+    log = logging.Logger("tests.stdlib.app", logging.DEBUG)
     yield log
 
 
@@ -140,3 +142,141 @@ def test_events_sent_to_logging_are_not_captured_back_into_zlog(logger: logging.
 def test_logging_sink_rejects_what_is_not_a_logger_or_handler() -> None:
     with pytest.raises(TypeError, match=r"logging\.Logger or logging\.Handler"):
         LoggingSink("app")  # type: ignore[arg-type]
+
+
+# -- ZlogHandler never raises into the code that logs --------------------------------------------------------
+
+
+class Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+class NoStr:
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    def __repr__(self) -> str:
+        return "NoStr()"
+
+
+def test_an_argument_whose_str_and_repr_raise_is_rendered_not_raised(logger: logging.Logger) -> None:
+    got = wired(logger)
+    logger.info("user %s logged in", Unprintable())
+    logger.info("user %(user)s logged in", {"user": Unprintable()})
+    assert [e.message for e in got] == [
+        "user %s logged in (arguments: (<unrepresentable Unprintable>,))",
+        "user %(user)s logged in (arguments: {'user': <unrepresentable Unprintable>})",
+    ]
+
+
+def test_a_message_object_whose_str_raises_is_written_as_its_repr(logger: logging.Logger) -> None:
+    got = wired(logger)
+    logger.warning(NoStr())
+    logger.warning(Unprintable(), 1)
+    assert [(e.signal, e.message) for e in got] == [
+        ("WARN", "NoStr()"), ("WARN", "<unrepresentable Unprintable> (arguments: (1,))")]
+
+
+def test_a_record_without_a_name_or_level_number_still_becomes_an_event(logger: logging.Logger) -> None:
+    got = wired(logger)
+    logger.handle(logging.makeLogRecord({"msg": "from a socket", "levelno": logging.ERROR, "job_id": "j1"}))
+    logger.handlers[0].handle(logging.makeLogRecord({"msg": "no level"}))  # a Logger itself needs a levelno
+    assert [(e.signal, e.message, e.fields["logger"]) for e in got] == [
+        ("ERROR", "from a socket", "None"),  # makeLogRecord leaves the name None
+        ("INFO", "no level", "None"),
+    ]
+    assert got[0].fields["job_id"] == "j1"
+
+
+def test_extra_fields_named_error_or_logger_never_hide_the_records_own(logger: logging.Logger) -> None:
+    got = wired(logger)
+    try:
+        raise ValueError("bad input")
+    except ValueError:
+        logger.exception("job failed", extra={"error": "E42", "logger": "billing"})
+    fields = got[0].fields
+    assert (fields["error"], fields["logger"], fields["zlog_logger"]) == ("E42", "billing", "tests.stdlib.app")
+    assert isinstance(fields["zlog_error"], ValueError)
+
+
+def test_a_sink_that_logs_every_event_does_not_loop(logger: logging.Logger) -> None:
+    router = Router()
+    got: list[Event] = []
+
+    def chatty(event: Event) -> None:
+        got.append(event)
+        logger.info("sink saw %s", event.message)  # captured again by the same handler
+
+    router.route_all(chatty)
+    handler = ZlogHandler(router=router)
+    logger.addHandler(handler)
+    logger.info("job done")
+    assert [e.message for e in got] == ["job done", "sink saw job done"]  # one level deep, then stopped
+    assert handler.dropped_nested == 1
+
+
+def test_a_mapped_signal_name_that_is_not_a_signal_name_is_refused_when_the_handler_is_made() -> None:
+    with pytest.raises(ValueError, match="glob"):
+        ZlogHandler(router=Router(), signals={"app": "APP_*"})
+
+
+def test_a_failure_inside_the_handler_goes_to_handle_error_not_to_the_caller(
+    logger: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    router = Router()
+
+    def broken_emit(*args: object, **fields: object) -> None:
+        raise RuntimeError("router broke")
+
+    router.emit = broken_emit  # nothing real fails there any more: stand in for a bug
+    logger.addHandler(ZlogHandler(router=router))
+    logger.info("still fine for the caller")
+    assert "--- Logging error ---" in capsys.readouterr().err  # what logging's own handlers do
+
+
+def test_recursion_error_passes_through_like_in_loggings_own_handlers(logger: logging.Logger) -> None:
+    router = Router()
+
+    def exhausted(*args: object, **fields: object) -> None:
+        raise RecursionError("out of stack")
+
+    router.emit = exhausted
+    logger.addHandler(ZlogHandler(router=router))
+    with pytest.raises(RecursionError):
+        logger.info("deep")
+
+
+def test_logging_sink_fields_named_like_logrecord_methods_or_prefixed_names_are_kept() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s %(zlog_getMessage)s %(zlog_name)s %(zlog_zlog_name)s"))
+    router = Router()
+    router.route_all(LoggingSink(handler))
+    router.emit("JOB_DONE", "done", getMessage="g", name="n", zlog_name="z")
+    assert stream.getvalue() == "done g n z\n"
+
+
+def test_logging_sink_flushes_every_handler_its_records_reach_within_the_timeout() -> None:
+    flushed: list[str] = []
+
+    class Counting(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            pass
+
+        def flush(self) -> None:
+            flushed.append(self.get_name())
+
+    parent = logging.Logger("tests.stdlib.parent")
+    child = logging.Logger("tests.stdlib.parent.child")
+    child.parent = parent
+    for log, name in ((parent, "parent's"), (child, "own")):
+        handler = Counting()
+        handler.set_name(name)
+        log.addHandler(handler)
+    sink = LoggingSink(child)
+    assert sink.flush() is True and flushed == ["own", "parent's"]  # records propagate, so does the flush
+    assert sink.flush(timeout=0) is False and flushed == ["own", "parent's"]  # no time left: nothing flushed

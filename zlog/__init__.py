@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+from importlib import import_module as _import_module
 from typing import TYPE_CHECKING, Any
 
 from zlog._api import (
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from zlog.sinks.background import Background
     from zlog.sinks.console import ConsoleSink
     from zlog.sinks.health import HealthSink
+    from zlog.sinks.http import HTTPSink
     from zlog.sinks.json import JSONSink
     from zlog.sinks.metrics import MetricsSink
 
@@ -68,6 +69,7 @@ __all__ = [
     "Background",
     "ConsoleSink",
     "Event",
+    "HTTPSink",
     "HealthSink",
     "JSONSink",
     "MetricsSink",
@@ -108,6 +110,7 @@ _LAZY = {
     "Background": "zlog.sinks.background",
     "ConsoleSink": "zlog.sinks.console",
     "HealthSink": "zlog.sinks.health",
+    "HTTPSink": "zlog.sinks.http",
     "JSONSink": "zlog.sinks.json",
     "MetricsSink": "zlog.sinks.metrics",
     "RedisSink": "zlog.sinks.redis",
@@ -119,9 +122,9 @@ _MODULES = ("processors", "testing", "typing")
 
 def __getattr__(name: str) -> Any:
     if name in _MODULES:
-        value: Any = importlib.import_module(f"zlog.{name}")
+        value: Any = _import_module(f"zlog.{name}")
     elif name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(_import_module(_LAZY[name]), name)
     else:
         raise AttributeError(f"module 'zlog' has no attribute {name!r}")
     globals()[name] = value

@@ -9,14 +9,17 @@ import fnmatch
 import math
 import random
 import re
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
+from types import FrameType
 from typing import Any
 
 from zlog import _fork
+from zlog._redact import DEFAULT_REDACT_KEYS, Redact
 from zlog.event import Event
 
-__all__ = ["DEFAULT_REDACT_KEYS", "Enrich", "Filter", "RateLimit", "Redact", "Sample"]
+__all__ = ["DEFAULT_REDACT_KEYS", "CallerInfo", "Enrich", "Filter", "RateLimit", "Redact", "Sample"]
 
 
 class _PatternTable:
@@ -88,88 +91,38 @@ class Enrich:
         return event.replace(fields={**extra, **event[3]})
 
 
-#: Containers nested deeper than this are masked whole: a secret could hide below.
-_REDACT_MAX_DEPTH = 64
-DEFAULT_REDACT_KEYS: tuple[str, ...] = (
-    "password", "passwd", "secret", "token", "api_key", "apikey", "authorization", "cookie", "set-cookie",
-)
+class CallerInfo:
+    """Add where the event was emitted: the ``file``, ``line`` and ``function`` of the emitting code.
 
-
-class Redact:
-    """Mask the values of fields whose key contains a sensitive word, at any depth.
-
-    Keys are compared case-insensitively, with ``-`` treated like ``_``, as substrings: ``db_password``,
-    ``X-Api-Key`` and ``Set-Cookie`` are all masked. ``keys`` adds words; a compiled ``re.Pattern``
-    is matched with ``search`` against the original key instead.
+    Frames of zlog itself and of the modules in ``skip`` (``logging``, for records that come through
+    ``ZlogHandler``) are passed over, so the caller of ``zlog.emit``, ``zlog.info`` or ``logger.info``
+    is found. Fields the event already has under those names win. Costs nothing unless added.
     """
 
-    def __init__(
-        self,
-        keys: str | re.Pattern[str] | Iterable[str | re.Pattern[str]] = (),
-        *,
-        mask: str = "[REDACTED]",
-        defaults: bool = True,
-    ) -> None:
-        words = list(DEFAULT_REDACT_KEYS) if defaults else []
-        self._patterns: list[re.Pattern[str]] = []
-        if isinstance(keys, (str, re.Pattern)):
-            keys = (keys,)  # one word, not its letters
-        for key in keys:
-            if isinstance(key, re.Pattern):
-                self._patterns.append(key)
-            elif isinstance(key, str) and key:
-                words.append(key)
-            else:
-                raise TypeError(f"Redact keys are strings or compiled patterns, got {key!r}")
-        self._words = tuple(sorted({w.lower().replace("-", "_") for w in words}))
-        self.mask = mask
-        self._seen: dict[str, bool] = {}
+    def __init__(self, *, skip: Iterable[str] = ("logging",)) -> None:
+        names = [skip] if isinstance(skip, str) else list(skip)
+        if not all(isinstance(n, str) and n for n in names):
+            raise TypeError(f"CallerInfo(skip=...) takes module names, got {skip!r}")
+        self.skip = tuple(names)
+        self._passed: dict[str, bool] = {}  # module name -> whether its frames are passed over
 
-    def _sensitive(self, key: object) -> bool:
-        if not isinstance(key, str):
-            return False
-        try:
-            return self._seen[key]
-        except KeyError:
-            pass
-        norm = key.lower().replace("-", "_")
-        hit = any(w in norm for w in self._words) or any(p.search(key) for p in self._patterns)
-        if len(self._seen) < 4096:
-            self._seen[key] = hit
-        return hit
-
-    def _walk(self, value: Any, depth: int, path: set[int]) -> tuple[Any, bool]:
-        """``(value with secrets masked, whether anything changed)``; fails closed on what it cannot read."""
-        is_map = isinstance(value, Mapping)
-        if not is_map and not isinstance(value, (list, tuple)):
-            return value, False
-        if depth >= _REDACT_MAX_DEPTH or id(value) in path:
-            return self.mask, True  # too deep to look into, or a reference back to an enclosing container
-        path.add(id(value))
-        try:
-            if is_map:
-                changed = False
-                out: dict[Any, Any] = {}
-                for k, v in value.items():
-                    if self._sensitive(k):
-                        out[k] = self.mask
-                        changed = True
-                    else:
-                        out[k], sub = self._walk(v, depth + 1, path)
-                        changed = changed or sub
-                return (out, True) if changed else (value, False)
-            items = [self._walk(v, depth + 1, path) for v in value]
-            if any(sub for _, sub in items):
-                return [v for v, _ in items], True
-            return value, False
-        except Exception:
-            return self.mask, True  # a container that cannot be read cannot be shown to be safe
-        finally:
-            path.discard(id(value))
+    def _passes_over(self, module: str) -> bool:
+        passed = self._passed.get(module)
+        if passed is None:
+            passed = any(module == m or module.startswith(m + ".") for m in ("zlog", *self.skip))
+            if len(self._passed) < 4096:
+                self._passed[module] = passed
+        return passed
 
     def __call__(self, event: Event) -> Event:
-        fields, changed = self._walk(event[3], 0, set())
-        return event.replace(fields=fields) if changed else event
+        frame: FrameType | None = sys._getframe(1)
+        while frame is not None and self._passes_over(frame.f_globals.get("__name__", "")):
+            frame = frame.f_back
+        if frame is None:
+            return event
+        code = frame.f_code
+        caller = {"file": code.co_filename, "line": frame.f_lineno, "function": code.co_name}
+        return event.replace(fields={**caller, **event[3]})
 
 
 class Sample:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
+from zlog import _encode
 from zlog.event import Event
 from zlog.router import Router
 from zlog.signals import Signal
+from zlog.sinks.base import SinkBase
 
 __all__ = ["LoggingSink", "ZlogHandler", "capture_logging"]
 
@@ -21,6 +24,65 @@ _LEVEL_NUMBERS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.
                   "fatal": logging.CRITICAL}
 #: Set on records made by LoggingSink, so a ZlogHandler on the same logger tree never sends them back.
 _ORIGIN = "_zlog_origin"
+#: Names a LoggingSink never sets from a field: every LogRecord attribute and method, and its own attributes.
+_RECORD_NAMES = _RECORD_ATTRS | frozenset(dir(logging.LogRecord)) | {"signal", "zlog_event", _ORIGIN}
+#: How deep records logged while this handler is delivering one (by a sink that logs) may nest on one thread.
+_MAX_NESTED = 1
+
+
+def _text(obj: object, convert: Any = str) -> str:
+    """``str(obj)`` (or ``convert(obj)``), else its repr, else ``<unrepresentable TypeName>``; never raises."""
+    try:
+        text = convert(obj)
+        if isinstance(text, str):
+            return str.__str__(text)
+    except Exception:
+        pass
+    return _encode.safe_repr(obj)
+
+
+def _arguments(args: object) -> str:
+    """The repr of a record's ``args``, item by item when the whole repr fails."""
+    try:
+        return repr(args)
+    except Exception:
+        pass
+    if isinstance(args, tuple):
+        return "(" + ", ".join(_encode.safe_repr(a) for a in args) + ("," if len(args) == 1 else "") + ")"
+    if isinstance(args, Mapping):
+        try:
+            return "{" + ", ".join(f"{_encode.safe_repr(k)}: {_encode.safe_repr(v)}" for k, v in args.items()) + "}"
+        except Exception:
+            pass
+    return _encode.safe_repr(args)
+
+
+def _message(record: logging.LogRecord) -> str:
+    """``record.getMessage()``; when that raises, the template and the arguments, each rendered as far as it can be."""
+    try:
+        message = record.getMessage()
+        return message if type(message) is str else _text(message)
+    except Exception:  # bad % arguments, or an argument (or the template) whose str() raises
+        template, args = _text(record.msg), record.args
+        if args is None or (type(args) is tuple and not args):
+            return template
+        return f"{template} (arguments: {_arguments(args)})"
+
+
+def _exception(exc_info: object) -> BaseException | None:
+    """The exception of a record's ``exc_info`` (a ``sys.exc_info()`` triple, or an exception itself)."""
+    if isinstance(exc_info, BaseException):
+        return exc_info
+    if isinstance(exc_info, tuple) and len(exc_info) == 3 and isinstance(exc_info[1], BaseException):
+        return exc_info[1]
+    return None
+
+
+def _put(fields: dict[str, Any], name: str, value: Any) -> None:
+    """Set ``fields[name]``; when an ``extra=`` field already has that name, as ``zlog_<name>`` instead."""
+    while name in fields:
+        name = "zlog_" + name
+    fields[name] = value
 
 
 def _level_of(levelno: int) -> str:
@@ -55,10 +117,14 @@ class ZlogHandler(logging.Handler):
             router = default_router
         self.router = router
         self.signals = {name: s.name if isinstance(s, Signal) else str(s) for name, s in (signals or {}).items()}
-        for name in self.signals.values():
-            if not name:
+        for logger, name in self.signals.items():
+            if not isinstance(logger, str) or not name:
                 raise ValueError("ZlogHandler signals must map logger names to non-empty signal names")
+            Signal(name)  # a clear ValueError now for a name that is not a signal name, not one per record
         self._cache: dict[tuple[str, str], Signal[...]] = {}
+        self._nesting = threading.local()
+        #: Records not delivered because a sink logged them while this handler was delivering one (a loop).
+        self.dropped_nested = 0
 
     def _signal(self, logger: str, level: str) -> Signal[...]:
         key = (logger, level)
@@ -77,21 +143,47 @@ class ZlogHandler(logging.Handler):
         return found
 
     def emit(self, record: logging.LogRecord) -> None:
+        """Send the record to the router as an event; never raises into the code that logged it.
+
+        A message that cannot be rendered is written as docs/stdlib.md says; any other failure goes to
+        ``handleError``. As in logging's own handlers, RecursionError, KeyboardInterrupt and SystemExit pass.
+        """
         if getattr(record, _ORIGIN, False):
             return  # made by a LoggingSink from a zlog event: already in zlog
+        depth = getattr(self._nesting, "depth", 0)
+        if depth > _MAX_NESTED:
+            self.dropped_nested += 1  # a sink that logs for every record it gets: stop the loop here
+            return
+        self._nesting.depth = depth + 1
         try:
-            message = record.getMessage()
-        except Exception:  # bad % arguments: keep the template and the arguments, never lose the record
-            message = f"{record.msg!s} (arguments: {record.args!r})"
-        fields: dict[str, Any] = {"logger": record.name}
+            self._emit(record)
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+        finally:
+            self._nesting.depth = depth
+
+    def _emit(self, record: logging.LogRecord) -> None:
+        message = _message(record)
+        name = record.name if isinstance(record.name, str) else _text(record.name)
+        levelno = record.levelno
+        level = _level_of(levelno) if isinstance(levelno, int) else "info"
+        fields: dict[str, Any] = {"logger": name}
         for key, value in vars(record).items():
-            if key not in _RECORD_ATTRS and not key.startswith("_"):
-                fields[key] = value
-        if record.exc_info and record.exc_info[1] is not None:
-            fields.setdefault("error", record.exc_info[1])
+            if key not in _RECORD_ATTRS:
+                if not isinstance(key, str):
+                    key = _text(key, repr)
+                if not key.startswith("_"):
+                    fields[key] = value
+        if fields["logger"] is not name:  # an extra= field named logger took the name
+            _put(fields, "logger", name)
+        error = _exception(record.exc_info) if record.exc_info else None
+        if error is not None:
+            _put(fields, "error", error)
         if record.stack_info:
-            fields.setdefault("stack", record.stack_info)
-        self.router.emit(self._signal(record.name, _level_of(record.levelno)), message, **fields)
+            _put(fields, "stack", record.stack_info)
+        self.router.emit(self._signal(name, level), message, **fields)
 
 
 _captured: list[ZlogHandler] = []
@@ -120,23 +212,26 @@ def capture_logging(
     return handler
 
 
-class LoggingSink:
+class LoggingSink(SinkBase):
     """A sink that hands events to a ``logging.Logger`` or ``logging.Handler`` as LogRecords.
 
     The record's level comes from the event's level (``INFO`` when the signal has none), its message
     is the event's message, ``created`` is the event's time, and each field is a record attribute
     (``extra=`` style; a field named like a LogRecord attribute is set as ``zlog_<name>``). The whole
     event is also at ``record.zlog_event`` and its signal at ``record.signal``. An exception in the
-    ``error`` field becomes ``exc_info``.
+    ``error`` field becomes ``exc_info``. ``close()`` flushes and refuses later events; the logger and
+    its handlers are not closed (they belong to ``logging``).
     """
 
     def __init__(self, target: logging.Logger | logging.Handler, *, name: str = "logging") -> None:
         if not isinstance(target, (logging.Logger, logging.Handler)):
             raise TypeError(f"LoggingSink needs a logging.Logger or logging.Handler, got {target!r}")
+        super().__init__(name=name)
         self.target = target
-        self.name = name
 
     def handle(self, event: Event) -> None:
+        if self._closed:
+            self._refuse()
         levelno = _LEVEL_NUMBERS.get(event.level or "info", logging.INFO)
         target = self.target
         if isinstance(target, logging.Logger):
@@ -153,13 +248,29 @@ class LoggingSink:
         record.created = event.time_ns / 1e9
         record.msecs = (event.time_ns // 1_000_000) % 1000
         for key, value in event.fields.items():
-            setattr(record, f"zlog_{key}" if key in _RECORD_ATTRS or key == "signal" else key, value)
+            name = key if isinstance(key, str) else _text(key, repr)
+            if name in _RECORD_NAMES:
+                name = "zlog_" + name
+            while name in record.__dict__:  # a field that is itself named zlog_<attribute>
+                name = "zlog_" + name
+            setattr(record, name, value)
         record.signal = event.signal
         record.zlog_event = event
         setattr(record, _ORIGIN, True)
         target.handle(record)
 
-    def flush(self) -> None:
-        handlers = self.target.handlers if isinstance(self.target, logging.Logger) else [self.target]
+    def flush(self, timeout: float | None = None) -> bool:
+        """Flush the handler, or every handler the logger's records reach (its own, and its parents' while
+        they propagate); False if ``timeout`` seconds ran out first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        target = self.target
+        handlers: list[logging.Handler] = [target] if isinstance(target, logging.Handler) else []
+        logger: logging.Logger | None = target if isinstance(target, logging.Logger) else None
+        while logger is not None:
+            handlers += logger.handlers
+            logger = logger.parent if logger.propagate else None
         for handler in handlers:
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
             handler.flush()
+        return True

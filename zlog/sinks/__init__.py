@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+from importlib import import_module as _import_module
 from typing import TYPE_CHECKING, Any
 
 from zlog.sinks.base import NamedSink, SinkBase, SinkClosedError, Wrapper, sink
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from zlog.sinks.console import ConsoleSink
     from zlog.sinks.filters import Filtered, Sampled
     from zlog.sinks.health import HealthSink
+    from zlog.sinks.http import HTTPSink
     from zlog.sinks.json import JSONSink
     from zlog.sinks.metrics import MetricsSink
     from zlog.sinks.resilience import CircuitBreaker, CircuitOpenError, Fallback, Retry, Throttle, Timeout
@@ -28,6 +29,7 @@ __all__ = [
     "ConsoleSink",
     "Fallback",
     "Filtered",
+    "HTTPSink",
     "HealthSink",
     "JSONSink",
     "MetricsSink",
@@ -57,6 +59,7 @@ _LAZY = {
     "Filtered": "zlog.sinks.filters",
     "Sampled": "zlog.sinks.filters",
     "HealthSink": "zlog.sinks.health",
+    "HTTPSink": "zlog.sinks.http",
     "JSONSink": "zlog.sinks.json",
     "MetricsSink": "zlog.sinks.metrics",
     "CircuitBreaker": "zlog.sinks.resilience",
@@ -74,7 +77,7 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'zlog.sinks' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(_import_module(module), name)
     globals()[name] = value
     return value
 

@@ -10,11 +10,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from zlog import _encode, _fork, _profiles
+from zlog import _encode, _fork, _profiles, _reporting
 from zlog.event import Event
 from zlog.sinks.background import Background
+from zlog.typing import Reporter
 
-__all__ = ["Backoff", "RejectedError", "StreamSink", "Writer", "line_renderer", "new_ids"]
+__all__ = ["Backoff", "RejectedError", "StreamSink", "Writer", "line_renderer", "masked_url", "new_ids"]
 
 LINE_LIMIT = 1_000_000  # one event per message; backends take at least 1 MB
 
@@ -35,6 +36,17 @@ def line_renderer(profile: str | None) -> Callable[[Event], bytes]:
         return _encode.dumps(build(name, message, ns, clock.stamp(ns), fields, level))[:-1]
 
     return profiled
+
+
+def masked_url(url: str) -> str:
+    """``url`` as it may be shown: everything before an ``@`` (user, password) and the query hidden."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    if "@" in rest:  # even where a password with a raw / or ? would have ended the authority early
+        rest = "***@" + rest.rpartition("@")[2]
+    rest, query, _ = rest.partition("#")[0].partition("?")
+    return f"{scheme}{sep}{rest}" + ("?***" if query else "")
 
 
 def new_ids() -> Callable[[], str]:
@@ -76,7 +88,13 @@ class Writer:
         self.reconnects = 0
         self.last_error: BaseException | None = None
         self.on_abandon: Callable[[int], None] = lambda count: None
+        self.name = type(self).__name__  # the stream sink gives it its own name: failures are reported under it
+        self._reporter: Reporter = _reporting.standalone()
         _fork.after_fork_in_child(self, Writer._after_fork)
+
+    def attach(self, reporter: Reporter, /) -> None:
+        """Report failed attempts (rate-limited) through the reporter of the routed stream sink."""
+        self._reporter = reporter
 
     def _after_fork(self) -> None:
         stopped, self.stop = self.stop.is_set(), threading.Event()  # a parent thread may hold the old one's lock
@@ -98,6 +116,7 @@ class Writer:
                 self.last_error = exc
                 self.reconnects += 1
                 self.disconnect()
+                self._reporter.failed(exc, events[0], sink=self.name)  # an outage is seen, not only its drops
                 self.stop.wait(backoff.next())
                 continue
             self.sent += accepted
@@ -133,6 +152,7 @@ class StreamSink(Background):
                  name: str) -> None:
         self.writer = writer
         writer.on_abandon = self._abandoned
+        writer.name = name
         self._gave_up = False
         super().__init__(writer, maxsize=maxsize, overflow=overflow, batch_size=batch_size, exit_timeout=exit_timeout,
                          name=name)

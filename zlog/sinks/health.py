@@ -165,7 +165,7 @@ class HealthSink(SinkBase):
         self, port: int, addr: str = "127.0.0.1", *, metrics: MetricsSink | None = None
     ) -> ThreadingHTTPServer:
         """Serve ``/health`` (200, or 503 when UNHEALTHY) and, given ``metrics``, ``/metrics``."""
-        from zlog.sinks._http import Page, serve
+        from zlog.sinks._endpoint import Page, serve
 
         pages: dict[str, Page] = {"/health": self.health_response}
         if metrics is not None:

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from zlog import __version__, _fork
 from zlog.event import Event
-from zlog.sinks._streams import RejectedError, StreamSink, Writer, line_renderer
+from zlog.sinks._streams import RejectedError, StreamSink, Writer, line_renderer, masked_url
 
 if TYPE_CHECKING:
     import ssl
@@ -36,33 +36,20 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _GZIP_LEVEL = 6
 
 
-def _masked(url: str) -> str:
-    """``url`` as it may be shown: without its user, password and query, never raising."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<an unparsable url>"
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "***@" + netloc.rpartition("@")[2]
-    shown = f"{parts.scheme}://{netloc}{parts.path}" if parts.scheme or netloc else parts.path
-    return shown + ("?***" if parts.query else "")
-
-
 class _Address:
     """Where the sink posts: host, port and request target, the Basic credentials, the masked url."""
 
     def __init__(self, url: str) -> None:
         if not isinstance(url, str):
             raise TypeError(f"HTTPSink url must be a str, got {type(url).__name__}")
-        self.shown = _masked(url)
+        self.shown = masked_url(url)
         if any(c <= " " or c == "\x7f" for c in url):
             raise ValueError(f"HTTPSink url must not contain spaces or control characters, got {self.shown!r}")
         try:
             parts = urlsplit(url)
             port = parts.port
-        except ValueError as exc:  # a bad port or IPv6 address; the message holds no part of the url
-            raise ValueError(f"HTTPSink url {self.shown!r} is not a valid url: {exc}") from None
+        except ValueError:  # its message may quote a part of the password: not shown
+            raise ValueError(f"HTTPSink url {self.shown!r} has a bad port or IPv6 address") from None
         if parts.scheme not in ("http", "https"):
             raise ValueError(f"HTTPSink url must start with http:// or https://, got {self.shown!r}")
         if not parts.hostname:
@@ -71,7 +58,10 @@ class _Address:
         self.host = parts.hostname
         self.port = port or (443 if self.https else 80)
         self.target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        self.secrets = [s for s in (parts.username, parts.password, parts.query) if s]
+        if not self.target.isascii():
+            raise ValueError(f"HTTPSink url path and query must be ASCII (percent-encode the rest): {self.shown!r}")
+        given = [s for s in (parts.username, parts.password, parts.query) if s]
+        self.secrets = [*given, *(unquote(s) for s in given)]  # never in a report, encoded or not
         self.authorization: str | None = None
         if parts.username is not None:
             import base64
@@ -97,6 +87,10 @@ def _headers(base: dict[str, str], extra: Mapping[str, str] | None) -> dict[str,
             raise ValueError(f"the {name} header is set by the sink, not by headers=")
         if any(c in value for c in "\r\n\0"):
             raise ValueError(f"the value of header {name!r} must not contain CR, LF or NUL")
+        try:
+            value.encode("latin-1")  # what http.client sends
+        except UnicodeEncodeError:
+            raise ValueError(f"the value of header {name!r} must be Latin-1 text (encode it first)") from None
         for known in [k for k in merged if k.lower() == name.lower()]:
             del merged[known]
         merged[name] = value
@@ -122,15 +116,25 @@ def _retry_after(value: str | None) -> float | None:
 class _HTTPWriter(Writer):
     """Posts batches on one keep-alive connection (a forked child opens its own)."""
 
-    def __init__(self, address: _Address, headers: dict[str, str], body: str, gzip: bool, timeout: float,
-                 max_body_bytes: int, profile: str | None, ssl_context: ssl.SSLContext | None, name: str) -> None:
+    def __init__(
+        self,
+        address: _Address,
+        headers: dict[str, str],
+        secrets: list[str],
+        body: str,
+        gzip: bool,
+        timeout: float,
+        max_body_bytes: int,
+        profile: str | None,
+        ssl_context: ssl.SSLContext | None,
+        name: str,
+    ) -> None:
         super().__init__()
         self.name = name  # failures of a batch are reported under the sink's name
         self.address, self.headers, self.body, self.gzip = address, headers, body, gzip
         self.timeout, self.max_body_bytes, self.ssl_context = timeout, max_body_bytes, ssl_context
         self.render = line_renderer(profile)
-        self.secrets = sorted({*address.secrets, *headers.values()} - {"", body, FORMATS[body]}, key=len,
-                              reverse=True)
+        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
         self.requests = 0
         self.rejected = 0
         self._conn: Any = None
@@ -183,7 +187,12 @@ class _HTTPWriter(Writer):
             self._bodies = self._split(events)
         while self._bodies:
             count, body = self._bodies[0]
-            status, reason, retry_after, answer = self._post(body, count)
+            try:
+                status, reason, retry_after, answer = self._post(body)
+            except RejectedError as exc:  # no body can be sent: every one left is refused
+                self._refuse(sum(n for n, _ in self._bodies), str(exc))
+                self._bodies = []
+                break
             if 200 <= status < 300:
                 self._accepted += count
             elif status in _RETRIED or 500 <= status < 600:
@@ -191,9 +200,10 @@ class _HTTPWriter(Writer):
                     self.stop.wait(min(retry_after, MAX_RETRY_AFTER))  # at least that long, then the backoff
                 raise ConnectionError(f"{self.address.shown} answered {status} {reason}")
             else:
-                self._refuse(count, f"{self.address.shown} answered {status} {reason}"
-                             + (" (redirects are not followed: set url to the address it points to)"
-                                if 300 <= status < 400 else "") + self._quote(answer))
+                why = f"{self.address.shown} answered {status} {reason}"
+                if 300 <= status < 400:
+                    why += " (redirects are not followed: set url to the address it points to)"
+                self._refuse(count, why + self._quote(answer))
             self._bodies.pop(0)
         self._batch = None
         if self._refusal is not None:
@@ -210,7 +220,7 @@ class _HTTPWriter(Writer):
             text = text.replace(secret, "***")
         return f": {text[:_SNIPPET]}" if text else ""
 
-    def _post(self, body: bytes, count: int) -> tuple[int, str, float | None, bytes]:
+    def _post(self, body: bytes) -> tuple[int, str, float | None, bytes]:
         """One request (and, on a kept-alive connection the receiver had closed, one more on a new one)."""
         import http.client
         import ssl
@@ -227,10 +237,8 @@ class _HTTPWriter(Writer):
                 keep = response.isclosed()  # fully read: the connection can take the next request
                 self._uses += 1
                 return response.status, response.reason, _retry_after(response.getheader("Retry-After")), answer
-            except ssl.SSLCertVerificationError as exc:  # retrying cannot help: the batch is refused
-                self._refuse(sum(n for n, _ in self._bodies), f"{self.address.shown}: {exc.verify_message or exc}")
-                self._bodies = [(0, b"")]  # send() takes this one off and stops
-                return 200, "certificate refused", None, b""
+            except ssl.SSLCertVerificationError as exc:  # retrying cannot help
+                raise RejectedError(f"{self.address.shown}: certificate refused: {exc.verify_message}") from exc
             except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError) as exc:
                 if fresh or self.stop.is_set():
                     raise ConnectionError(f"{self.address.shown}: {type(exc).__name__}: {exc}") from exc
@@ -249,8 +257,9 @@ class _HTTPWriter(Writer):
             if self._conn is None:
                 a = self.address
                 if a.https:
-                    self._conn = http.client.HTTPSConnection(a.host, a.port, timeout=self.timeout,
-                                                             context=self.ssl_context)
+                    self._conn = http.client.HTTPSConnection(
+                        a.host, a.port, timeout=self.timeout, context=self.ssl_context
+                    )
                 else:
                     self._conn = http.client.HTTPConnection(a.host, a.port, timeout=self.timeout)
                 self._uses = 0
@@ -298,11 +307,23 @@ class HTTPSink(StreamSink):
     authentication and never shown; ``url`` is the masked address.
     """
 
-    def __init__(self, url: str, *, headers: Mapping[str, str] | None = None, format: str = "ndjson",
-                 profile: str | None = None, gzip: bool = False, timeout: float = 5.0,
-                 max_body_bytes: int = 4 * 1024 * 1024, ssl_context: ssl.SSLContext | None = None,
-                 maxsize: int = 10_000, overflow: str = "drop_newest", batch_size: int = 1000,
-                 exit_timeout: float = 5.0, name: str = "http") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        format: str = "ndjson",
+        profile: str | None = None,
+        gzip: bool = False,
+        timeout: float = 5.0,
+        max_body_bytes: int = 4 * 1024 * 1024,
+        ssl_context: ssl.SSLContext | None = None,
+        maxsize: int = 10_000,
+        overflow: str = "drop_newest",
+        batch_size: int = 1000,
+        exit_timeout: float = 5.0,
+        name: str = "http",
+    ) -> None:
         address = _Address(url)
         if format not in FORMATS:
             raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
@@ -316,13 +337,16 @@ class HTTPSink(StreamSink):
         if address.authorization is not None:
             base["Authorization"] = address.authorization
         sent = _headers(base, headers)
+        secrets = [*address.secrets, *(headers or {}).values()]  # masked in the receiver's answers we quote
         if gzip:
             sent["Content-Encoding"] = "gzip"
         self.url, self.format, self.gzip, self.timeout = address.shown, format, bool(gzip), float(timeout)
-        writer = _HTTPWriter(address, sent, format, bool(gzip), float(timeout), max_body_bytes, profile,
-                             ssl_context, name)
-        super().__init__(writer, maxsize=maxsize, overflow=overflow, batch_size=batch_size,
-                         exit_timeout=exit_timeout, name=name)
+        writer = _HTTPWriter(
+            address, sent, secrets, format, bool(gzip), float(timeout), max_body_bytes, profile, ssl_context, name
+        )
+        super().__init__(
+            writer, maxsize=maxsize, overflow=overflow, batch_size=batch_size, exit_timeout=exit_timeout, name=name
+        )
         self._http = writer
 
     @property
@@ -332,3 +356,6 @@ class HTTPSink(StreamSink):
 
     def stats(self) -> dict[str, Any]:
         return {**super().stats(), "url": self.url, "requests": self._http.requests, "rejected": self._http.rejected}
+
+    def __repr__(self) -> str:
+        return f"<HTTPSink {self.name!r} {self.url} queued={self.pending()} sent={self.sent} dropped={self.dropped}>"

@@ -173,7 +173,7 @@ class MetricsSink(SinkBase):
         """Serve ``/metrics`` for Prometheus on ``addr:port`` in a daemon thread; returns the server
         (``server.shutdown()`` stops it). Needs ``zlog[prometheus]``. See ``HealthSink.serve_health``
         to serve ``/health`` next to it."""
-        from zlog.sinks._http import serve
+        from zlog.sinks._endpoint import serve
 
         return serve(port, addr, {"/metrics": self.exposition})
 

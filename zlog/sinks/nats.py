@@ -10,7 +10,7 @@ import os
 from typing import Any
 
 from zlog.event import Event
-from zlog.sinks._streams import StreamSink, Writer, line_renderer, new_ids
+from zlog.sinks._streams import StreamSink, Writer, line_renderer, masked_url, new_ids
 
 try:
     import nats
@@ -47,6 +47,8 @@ class _NATSWriter(Writer):
     def __init__(self, servers: str | list[str], prefix: str, profile: str | None, jetstream: bool) -> None:
         super().__init__()
         self.servers, self.prefix, self.jetstream = servers, prefix, jetstream
+        listed = [servers] if isinstance(servers, str) else list(servers)
+        self.shown = ", ".join(masked_url(s) for s in listed)  # what messages may show: never a password
         self.render = line_renderer(profile)
         self.next_id = new_ids()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -142,10 +144,10 @@ class _NATSWriter(Writer):
             if not _retry(exc):
                 self._batch = None
                 raise
-            raise ConnectionError(f"nats at {self.servers}: {type(exc).__name__}: {exc}") from exc
+            raise ConnectionError(f"nats at {self.shown}: {type(exc).__name__}: {exc}") from exc
         if self._todo:
             self.disconnect()  # look the streams up again: one may have been deleted
-            raise ConnectionError(f"nats at {self.servers}: {len(self._todo)} JetStream publishes not acknowledged: "
+            raise ConnectionError(f"nats at {self.shown}: {len(self._todo)} JetStream publishes not acknowledged: "
                                   f"{type(self.last_error).__name__}: {self.last_error}")
         self._batch = None
         return self._accepted

@@ -10,7 +10,7 @@ import os
 from typing import Any
 
 from zlog.event import Event
-from zlog.sinks._streams import RejectedError, StreamSink, Writer, line_renderer
+from zlog.sinks._streams import RejectedError, StreamSink, Writer, line_renderer, masked_url
 
 try:
     import redis
@@ -27,6 +27,7 @@ class _RedisWriter(Writer):
                  profile: str | None) -> None:
         super().__init__()
         self.url, self.stream, self.channel, self.maxlen = url, stream, channel, maxlen
+        self.shown = masked_url(url)  # what messages may show: never the password
         self.render = line_renderer(profile)
         self._client: Any = None
         self._pid = os.getpid()
@@ -51,9 +52,9 @@ class _RedisWriter(Writer):
         try:
             pipe.execute()  # a command Redis refuses (WRONGTYPE: the key is not a stream) fails the batch, unretried
         except (redis.ConnectionError, redis.TimeoutError) as exc:
-            raise ConnectionError(f"redis at {self.url}: {exc}") from exc
+            raise ConnectionError(f"redis at {self.shown}: {exc}") from exc
         except redis.ResponseError as exc:
-            raise RejectedError(f"redis at {self.url} refused the batch of {len(events)}: {exc}") from exc
+            raise RejectedError(f"redis at {self.shown} refused the batch of {len(events)}: {exc}") from exc
         return len(events)
 
     def disconnect(self) -> None:
@@ -84,7 +85,7 @@ class RedisSink(StreamSink):
         if maxlen is not None and (not isinstance(maxlen, int) or maxlen < 1):
             raise ValueError(f"maxlen must be None or an int >= 1, got {maxlen!r}")
         if not url.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError(f"RedisSink url must start with redis://, rediss:// or unix://, got {url!r}")
+            raise ValueError(f"RedisSink url must start with redis://, rediss:// or unix://, got {masked_url(url)!r}")
         self.url, self.stream, self.channel = url, stream, channel
         writer = _RedisWriter(url, stream, channel, maxlen, profile)
         super().__init__(writer, maxsize=maxsize, overflow=overflow, batch_size=batch_size,
