@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from test_encode import Color, FakeDatetime, Number, Point, ReprNotStr, ReprRaises, ReprSurrogate, StrRaises
 
 import zlog
-from zlog import _encode
+from zlog import _encode, _truncate
 
 T0 = 1_795_357_815_000_000_000  # 2026-11-22T14:30:15Z
 
@@ -153,3 +153,29 @@ def test_dumps_writes_one_line_even_when_orjson_refuses_the_whole_object() -> No
         "x": {"1": "1180591620717411303424", "s": "\\udc80"},
     }
 
+
+# -- bytes ------------------------------------------------------------------------------------
+
+utf8_pieces = st.sampled_from([b"a", b"\\", b"\\x41", b"\\udc80", b"\xc3\xa9", b"\xe2\x82\xac", b"\xf0\x9f\x98\x80"])
+broken_pieces = st.sampled_from([b"\xff", b"\x80", b"\xc3", b"\xe2\x82", b"\xed\xa0\x80", b"\xf4\x90\x80\x80"])
+byte_strings = st.one_of(st.binary(max_size=300), st.lists(st.one_of(utf8_pieces, broken_pieces)).map(b"".join))
+
+
+@settings(max_examples=500, deadline=None)
+@given(byte_strings)
+def test_bytes_text_is_utf8_with_backslashreplace(data: bytes) -> None:
+    assert _encode.bytes_text(data) == data.decode("utf-8", "backslashreplace")
+
+
+@settings(max_examples=500, deadline=None)
+@given(byte_strings, st.integers(4, 300))
+def test_bytes_cut_at_a_cap_begin_like_the_whole_value_and_hold_past_the_cap(data: bytes, cap: int) -> None:
+    whole = data.decode("utf-8", "backslashreplace")
+    out = _encode.bytes_text(data, cap)
+    if len(data) <= cap:
+        assert out == whole
+        return
+    assert out.endswith(_truncate.SUFFIX)
+    text = out[: -len(_truncate.SUFFIX)]
+    assert whole.startswith(text)
+    assert len(orjson.dumps(text)) - 2 > cap - 4  # so a line limited to cap - 4 bytes is always cut past it

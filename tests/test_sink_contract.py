@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from conftest import require_service
 
-import zlog
 from zlog import Event, Router, SinkClosedError
 from zlog.sinks import (
     AlertSink,
@@ -33,6 +32,7 @@ from zlog.sinks import (
     JSONSink,
     MetricsSink,
     Retry,
+    RotatingFileSink,
     Sampled,
     Throttle,
     Timeout,
@@ -111,6 +111,8 @@ SINKS: dict[str, Callable[[Path], Any]] = {
     "Throttle": lambda tmp: Throttle(CapturedEvents(), 1000),
     "Filtered": lambda tmp: Filtered(CapturedEvents(), lambda e: True),
     "Sampled": lambda tmp: Sampled(CapturedEvents(), 1.0),
+    "RotatingFileSink": lambda tmp: RotatingFileSink(tmp / "app.log", max_bytes=4096),
+    "RotatingFileSink-buffered-pid": lambda tmp: RotatingFileSink(tmp / "app.{pid}.log", buffered=True),
 }
 
 #: Every wrapper, around any inner sink (for the checks with a failing inner sink).
@@ -126,7 +128,7 @@ WRAPPERS: dict[str, Callable[[Any], Any]] = {
 }
 
 #: Sinks that belong to the process that opened them: in a forked child they refuse events.
-REFUSE_IN_CHILD = {"AuditSink", "AuditSink-buffered"}
+REFUSE_IN_CHILD = {"AuditSink", "AuditSink-buffered", "RotatingFileSink"}
 
 
 @pytest.fixture(params=sorted(SINKS))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import tempfile
 from datetime import timezone
 from decimal import Decimal
@@ -302,3 +303,24 @@ def test_any_field_values_give_exactly_one_valid_line_and_emit_never_raises(
     obj = strict_loads(data)
     assert list(obj)[:3] == ["time", "level", "signal"]
     assert obj["signal"] == "SIG"
+
+
+@pytest.mark.parametrize("ascii_only", [False, True])
+def test_a_10_mb_field_of_invalid_utf8_is_cut_without_decoding_it_all(ascii_only: bool) -> None:
+    import tracemalloc
+
+    stream: Any = io.TextIOWrapper(io.BytesIO(), encoding="ascii") if ascii_only else io.BytesIO()
+    sink = zlog.JSONSink(stream)
+    blob = b"\xff" * 10_000_000
+    tracemalloc.start()
+    try:
+        sink.handle(zlog.Event("UPLOAD", "big", {"blob": blob}))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8_000_000  # the 40 MB escaped text of the whole value is never built
+    stream.flush()
+    raw = stream.buffer.getvalue() if ascii_only else stream.getvalue()
+    line = json.loads(raw)
+    assert len(raw) <= 16384 and line["zlog_truncated"]["truncated"] == ["blob"]
+    assert line["blob"].startswith("\\xff\\xff") and line["blob"].endswith("...[truncated]")

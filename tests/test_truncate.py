@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -235,3 +237,131 @@ def test_a_line_cut_to_the_limit_parses_back_to_the_same_core(limit: int) -> Non
     obj = fitted(line, limit)
     assert obj["message"] == "hello"
     assert len(fit(line, limit)) > limit - 64  # shortened to fit, not emptied
+
+
+# -- bounded work on huge lines ----------------------------------------------------------------
+
+
+def python_calls(fn: Callable[[], object]) -> int:
+    """How many Python functions ``fn()`` runs (calls into C not counted)."""
+    calls = 0
+
+    def count(frame: object, event: str, arg: object) -> None:
+        nonlocal calls
+        if event == "call":
+            calls += 1
+
+    sys.setprofile(count)
+    try:
+        fn()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+def encoded_sizes(monkeypatch: pytest.MonkeyPatch, fn: Callable[[], object]) -> list[int]:
+    """The size of every JSON text orjson writes while ``fn()`` runs: the work of measuring."""
+    sizes: list[int] = []
+    real = orjson.dumps
+
+    def dumps(*args: Any, **kwargs: Any) -> bytes:
+        out = real(*args, **kwargs)
+        sizes.append(len(out))
+        return out
+
+    monkeypatch.setattr(orjson, "dumps", dumps)
+    fn()
+    monkeypatch.setattr(orjson, "dumps", real)
+    return sizes
+
+
+def escape_each_character(line: bytes) -> bytes:
+    """What to_ascii must give: each non-ASCII character as JSON's \\u escape(s), all else as it is."""
+    out = []
+    for char in line.decode("utf-8"):
+        code = ord(char)
+        if code < 0x80:
+            out.append(char)
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+    return "".join(out).encode("ascii")
+
+
+tricky_text = st.text(
+    st.sampled_from(['"', "\\", "x", "U", "u", "0", "\x7f", "\x00", "\x01", "\n", "é", "ÿ", "€", "😀"])
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(tricky_text, st.text()), st.booleans())
+def test_to_ascii_escapes_exactly_the_non_ascii_characters(text: str, nested: bool) -> None:
+    line = orjson.dumps({text: [text, 1.5]} if nested else text, option=orjson.OPT_APPEND_NEWLINE)
+    out = _truncate.to_ascii(line)
+    assert out == escape_each_character(line)
+    assert _truncate.ascii_size(line) == len(out)
+    assert strict_loads(out) == strict_loads(line)
+
+
+@pytest.mark.parametrize("char", ["é", "€", "😀"])
+def test_to_ascii_does_no_python_work_per_character(char: str) -> None:
+    line = make_line({"s": char * 50_000, "q": '"\\' * 100})
+    assert python_calls(lambda: _truncate.to_ascii(line)) < 10
+    assert _truncate.to_ascii(line) == escape_each_character(line)
+
+
+def test_a_field_too_big_for_the_line_is_dropped_whole_before_any_string_is_cut() -> None:
+    line = make_line({"items": [f"{i:060d}" for i in range(2000)], "note": "n" * 3000})
+    obj = fitted(line, 2048)
+    assert obj[MARK_KEY]["dropped"] == ["items"]
+    assert obj[MARK_KEY]["truncated"] == ["note"]  # the items' strings were not cut first
+    assert len(obj["note"]) > 1500  # so the note keeps what the limit leaves room for
+
+
+def test_a_list_with_more_items_than_the_limit_has_bytes_is_dropped_without_looking_at_them() -> None:
+    line = make_line({"items": [f"{i:060d}" for i in range(100_000)]})
+    assert python_calls(lambda: fit(line, 16384)) < 100
+    assert fitted(line, 16384)[MARK_KEY]["dropped"] == ["items"]
+
+
+@pytest.mark.parametrize("ascii", [False, True])
+def test_a_huge_string_is_encoded_whole_only_to_measure_it(monkeypatch: pytest.MonkeyPatch, ascii: bool) -> None:
+    line = make_line({"blob": "x" * 1_000_000})
+    sizes = encoded_sizes(monkeypatch, lambda: fit(line, 4096, ascii=ascii))
+    assert len([size for size in sizes if size > 8192]) <= 2  # the line and the string, once each
+    fitted(line, 4096, ascii=ascii)
+
+
+def test_dropping_thousands_of_fields_does_not_re_encode_the_marker_for_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    line = make_line({f"field_{i:05d}": i for i in range(20_000)})
+    sizes = encoded_sizes(monkeypatch, lambda: fit(line, 16384))
+    assert sum(sizes) < 3 * len(line)  # dumping the 2 kB marker per dropped field is 80 MB
+    obj = fitted(line, 16384)
+    mark = obj[MARK_KEY]
+    assert len([k for k in obj if k.startswith("field_")]) + len(mark["dropped"]) + mark["more_dropped"] == 20_000
+    assert len(fit(line, 16384)) > 16384 - 32  # filled up to the limit
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    fields=st.dictionaries(st.text(max_size=30), json_values, max_size=60),
+    limit=st.integers(512, 2048),
+    ascii=st.booleans(),
+)
+def test_a_line_is_filled_to_the_limit_when_only_whole_fields_are_dropped(
+    fields: dict[str, Any], limit: int, ascii: bool
+) -> None:
+    line = make_line({k: v for k, v in fields.items() if k not in ("time", "level", "signal", "message", MARK_KEY)})
+    size = len(_truncate.to_ascii(line)) if ascii else len(line)
+    if size <= limit:
+        return
+    out = fit(line, limit, ascii=ascii)
+    obj = strict_loads(out)
+    mark = obj[MARK_KEY]
+    if mark["truncated"] or mark.get("more_truncated") or not mark["dropped"] or mark.get("more_dropped"):
+        return
+    dump = _truncate.to_ascii if ascii else bytes
+    dropped = [len(dump(orjson.dumps({k: v}))) for k, v in strict_loads(line).items() if k in mark["dropped"]]
+    assert len(out) + min(dropped) > limit  # the smallest field dropped would not have fitted back

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from zlog.sinks.http import HTTPSink
     from zlog.sinks.json import JSONSink
     from zlog.sinks.metrics import MetricsSink
+    from zlog.sinks.rotating import RotatingFileSink
 
 #: The version of zlog; the build reads it from here (pyproject.toml: ``dynamic = ["version"]``).
 __version__ = "0.1.0"
@@ -73,6 +74,7 @@ __all__ = [
     "HealthSink",
     "JSONSink",
     "MetricsSink",
+    "RotatingFileSink",
     "Route",
     "Router",
     "Signal",
@@ -113,6 +115,7 @@ _LAZY = {
     "HTTPSink": "zlog.sinks.http",
     "JSONSink": "zlog.sinks.json",
     "MetricsSink": "zlog.sinks.metrics",
+    "RotatingFileSink": "zlog.sinks.rotating",
     "RedisSink": "zlog.sinks.redis",
     "NATSSink": "zlog.sinks.nats",
     "enable_standard_logging": "zlog._setup",

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from zlog.sinks.json import JSONSink
     from zlog.sinks.metrics import MetricsSink
     from zlog.sinks.resilience import CircuitBreaker, CircuitOpenError, Fallback, Retry, Throttle, Timeout
+    from zlog.sinks.rotating import RotatingFileSink, RotationError
 
 __all__ = [
     "AlertSink",
@@ -35,6 +36,8 @@ __all__ = [
     "MetricsSink",
     "NamedSink",
     "Retry",
+    "RotatingFileSink",
+    "RotationError",
     "Sampled",
     "SinkBase",
     "SinkClosedError",
@@ -68,6 +71,8 @@ _LAZY = {
     "Retry": "zlog.sinks.resilience",
     "Throttle": "zlog.sinks.resilience",
     "Timeout": "zlog.sinks.resilience",
+    "RotatingFileSink": "zlog.sinks.rotating",
+    "RotationError": "zlog.sinks.rotating",
     "RedisSink": "zlog.sinks.redis",
     "NATSSink": "zlog.sinks.nats",
 }

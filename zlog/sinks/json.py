@@ -148,7 +148,8 @@ class JSONSink(SinkBase):
         fit = _truncate.fit
 
         def ascii_text(line: bytes) -> str:  # ``line`` is not cut yet: see _make_handle
-            out = to_ascii(line)
+            # the ASCII form is never shorter: a line already too long is cut without escaping it all first
+            out = fit(line, limit, ascii=True) if len(line) > limit else to_ascii(line)
             if len(out) > limit:
                 out = fit(line, limit, ascii=True)
             return out.decode("ascii")
@@ -158,14 +159,14 @@ class JSONSink(SinkBase):
     def _make_handle(self) -> Callable[[Event], None]:
         out = self._out
         dumps = orjson.dumps
-        default = _encode.default
+        default = _encode.default_for(self.max_line_bytes)  # caps huge bytes values before decoding them
         options = _encode.OPTIONS
         safe_dumps = _encode.dumps
         render = _encode.render
         fit = _truncate.fit
         # an ASCII-only stream measures the escaped line, so its writer does the cutting
         limit = sys.maxsize if self.ascii_only else self.max_line_bytes
-        digits = _encode._T3
+        digits = _encode.DIGITS3
         strftime = time.strftime
         gmtime = time.gmtime
         cache: list[tuple[int, str]] = [(-1, "")]
@@ -176,7 +177,7 @@ class JSONSink(SinkBase):
 
             def handle_profile(event: Event) -> None:
                 name, message, ns, fields, level = event
-                line = safe_dumps(build(name, message, ns, clock.stamp(ns), fields, level))
+                line = safe_dumps(build(name, message, ns, clock.stamp(ns), fields, level), default)
                 out[0](line if len(line) <= limit else fit(line, limit))
 
             return handle_profile
@@ -200,11 +201,11 @@ class JSONSink(SinkBase):
                 try:
                     line = dumps(d, default=default, option=options)
                 except Exception:
-                    line = safe_dumps(d)
+                    line = safe_dumps(d, default)
                 if len(line) > limit:
                     line = fit(line, limit)
             else:
-                line = render(name, message, ts, fields, level, limit)
+                line = render(name, message, ts, fields, level, limit, default)
             out[0](line)
 
         return handle
