@@ -43,3 +43,27 @@ def one_line(fields: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, A
 
 
 
+
+
+def line_for(fields: dict[Any, Any], *, signal: str = "SIG", message: str = "msg") -> bytes:
+    out = io.BytesIO()
+    zlog.JSONSink(out).handle(zlog.Event(signal, message, fields, time_ns=T0))
+    return out.getvalue()
+
+
+def parsed(fields: dict[Any, Any], **kwargs: str) -> dict[str, Any]:
+    line = line_for(fields, **kwargs)
+    assert line.endswith(b"\n") and line.count(b"\n") == 1, line
+    obj = strict_loads(line)
+    assert isinstance(obj, dict)
+    return obj
+
+
+def encode(value: object) -> Any:
+    """How ``value`` appears in the line as the field ``v``."""
+    return parsed({"v": value})["v"]
+
+
+def encode_slow(value: object) -> Any:
+    """The same, forced through the sanitizing path (a 2**70 field makes orjson refuse the event)."""
+    return parsed({"v": value, "force_slow_path": 2**70})["v"]

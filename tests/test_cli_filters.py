@@ -114,3 +114,22 @@ def test_the_literal_precheck_is_only_for_one_name_json_writes_unchanged() -> No
     assert Query(["TAB\t"]).literal_signal() is None
     assert Query(["JOB_FAILED"]).signal_only and not Query(["A"], [parse_condition("a=1")]).signal_only
     assert not Query().filters and not Query().signal_only
+
+
+def test_equality_on_a_list_or_an_object_compares_its_json_text() -> None:
+    event = record(tags=["a", "b"], where={"k": 1})
+    assert parse_condition('tags=["a","b"]').test(event) and parse_condition('where={"k":1}').test(event)
+    assert not parse_condition("tags=['a', 'b']").test(event)  # not Python's spelling
+
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_time_outside_the_years_1_to_9999_is_an_input_error(text: str) -> None:
+    with pytest.raises(InputError, match="--since"):
+        parse_when(text, "--since", now=NOW)
+
+
+@pytest.mark.parametrize("time", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "10000-01-01T00:00:00Z",
+                                  "1795357815", "20261122"])
+def test_an_event_whose_time_no_date_holds_never_matches_a_time_range(time: str) -> None:
+    event = Record(b"{}", time, None, "A", "", {})
+    assert not Query([], [], -1e12, None).matches(event) and not Query([], [], None, 1e12).matches(event)

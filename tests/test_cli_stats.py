@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -231,3 +232,80 @@ def test_counts_match_the_background_jobs_example_through_the_console_script(tmp
     by_type = Counter(e["job_type"] for e in events if e["signal"] == "JOB_COMPLETED")
     assert {k: v["count"] for k, v in s["durations_seconds"].items()} == dict(by_type)
     assert sum(e["count"] for e in s["top_error_types"]) == sum("error" in e for e in events) == s["error_events"]
+
+
+# -- any line content: a documented rendering or skip, never a traceback -----------------------------------
+
+def at(time: str, signal: str = "A", **fields: Any) -> str:
+    return json.dumps({"time": time, "signal": signal, "message": "", **fields})
+
+
+def test_the_issue_line_is_skipped_and_times_no_date_holds_do_not_move_the_span(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = write(tmp_path / "odd.log", [
+        '{"timeUnixNano":"99999999999999999999999","body":{"stringValue":"x"},"attributes":[]}',  # no signal
+        '{"timeUnixNano":"99999999999999999999999","body":{"stringValue":"x"},"eventName":"OTEL"}',
+        at("0000-01-01T00:00:00Z"), at("10000-01-01T00:00:00Z"), at("0001-01-01T00:00:00+01:00"),
+        at("9999-12-31T23:59:59-01:00"), json.dumps({"time": 1795357815, "signal": "A", "message": ""}),
+        at("2026-11-22T14:00:00Z"), at("2026-11-22T14:00:10Z")])
+    s = summary(capsys, log)
+    assert (s["events"], s["skipped_lines"]) == (8, 1)
+    assert (s["first_time"], s["last_time"], s["span_seconds"]) == (
+        "2026-11-22T14:00:00.000000Z", "2026-11-22T14:00:10.000000Z", 10.0)
+    assert main(["stats", log]) == 0
+    assert capsys.readouterr().out.startswith("8 events from 2026-11-22 14:00:00Z to 2026-11-22 14:00:10Z (10.000 s")
+
+
+def test_a_log_from_year_1_to_the_last_microsecond_of_9999_is_reported(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    log = write(tmp_path / "span.log", [at("0001-01-01T00:00:00Z"), at("9999-12-31T23:59:59.999999Z")])
+    s = summary(capsys, log)
+    assert s["first_time"] == "0001-01-01T00:00:00.000000Z" and s["last_time"].startswith("9999-12-31T23:59:59.99")
+    assert main(["stats", log]) == 0
+    assert capsys.readouterr().out.startswith("2 events from 0001-01-01 00:00:00Z to 9999-12-31 23:59:59Z")
+
+
+def test_errors_of_any_shape_count_by_a_text_type_and_message(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    errors: list[Any] = [{"message": "no type"}, {"type": ["a"], "message": {"k": 1}}, ["x", 1], 5,
+                         {"type": "T" * 1000, "message": None}, False, 0, "", None, [], {}]
+    s = summary(capsys, write(tmp_path / "e.log", [line(0, "JOB_FAILED", error=e) for e in errors]))
+    assert s["error_events"] == 5  # null, false, 0, "", [] and {} say there was no error
+    assert sorted((e["type"], e["message"]) for e in s["top_errors"]) == sorted(
+        [("?", "no type"), ('["a"]', '{"k":1}'), ("-", '["x",1]'), ("-", "5"), ("T" * 200, "")])
+
+
+def test_durations_of_any_size_and_job_types_of_any_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    huge = 1.7e308  # two of them overflow a float sum
+    lines = [line(i, "JOB_COMPLETED", job_type=["a", 1], duration_seconds=huge) for i in range(2)]
+    lines += [line(2, "JOB_COMPLETED", job_type=None, duration_seconds=1e-300),
+              line(3, "JOB_COMPLETED", duration_ms=2**64 - 1), line(4, "JOB_COMPLETED", duration_seconds=True)]
+    s = summary(capsys, write(tmp_path / "d.log", lines))
+    assert s["durations_seconds"]['["a",1]']["mean"] == huge
+    assert s["durations_seconds"]["-"]["count"] == 2  # the bool is no duration
+    assert sum(b["count"] for b in s["duration_histogram"]) == 4 and s["duration_histogram"][-1]["high"] == huge
+    assert main(["stats", str(tmp_path / "d.log")]) == 0
+    row = next(x for x in capsys.readouterr().out.splitlines() if x.startswith('  ["a",1]'))
+    assert row.split()[2:] == ["1.7e+308"] * 5  # exponent form, not 309 digits
+
+
+def test_a_utilization_sample_needs_active_jobs_at_least_0_and_a_limit_above_0(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = [line(0, "WORKER_BUSY", worker_id="w1", active_jobs=1, concurrency_limit=-4),
+             line(1, "WORKER_BUSY", worker_id="w1", active_jobs=-1, concurrency_limit=4),
+             line(2, "WORKER_BUSY", worker_id="w1", active_jobs=True, concurrency_limit=4),
+             line(3, "WORKER_BUSY", worker_id="w1", active_jobs=1e308, concurrency_limit=1e-308),
+             line(4, "WORKER_BUSY", worker_id="w1", active_jobs=1, concurrency_limit="x", concurrency=4),
+             line(5, "WORKER_BUSY", worker_id={"pod": 7}, active_jobs=2, concurrency=4)]
+    u = summary(capsys, write(tmp_path / "u.log", lines))["utilization"]
+    assert u["workers"] == {"w1": 0.25, '{"pod":7}': 0.5} and (u["samples"], u["worker_events"]) == (2, 6)
+
+
+def test_a_report_stdout_cannot_encode_is_written_escaped(tmp_path: Path) -> None:
+    log = write(tmp_path / "u.log", [line(0, "JOB_\u00e9\u4e2d")])
+    zlog = str(Path(sys.executable).with_name("zlog"))
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    text = subprocess.run([zlog, "stats", log], capture_output=True, timeout=60, env=env)
+    assert text.returncode == 0 and b"JOB_\\xe9\\u4e2d" in text.stdout, text.stderr
+    as_json = subprocess.run([zlog, "stats", log, "--json"], capture_output=True, timeout=60, env=env)
+    assert as_json.returncode == 0 and "JOB_\u00e9\u4e2d" in json.loads(as_json.stdout)["signals"]

@@ -101,3 +101,16 @@ def test_an_unwritable_html_path_is_exit_2(tmp_path: Path, capsys: pytest.Captur
     assert main(["stats", str(log), "--html", str(tmp_path / "no-such-dir" / "r.html")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("zlog: ") and err.count("\n") == 1 and "cannot write" in err
+
+
+def test_a_log_from_year_1_to_the_end_of_year_9999_still_gets_its_page(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    lines = [json.dumps({"time": "0001-01-01T00:00:00Z", "signal": "JOB_COMPLETED", "message": "",
+                         "duration_seconds": 1.7e308}),
+             json.dumps({"time": "9999-12-31T23:59:59.999999Z", "signal": "JOB_COMPLETED", "message": "",
+                         "duration_seconds": 5e-324})]
+    page = report(tmp_path, capsys, lines)
+    assert "from 0001-01-01T00:00:00.000000Z to 9999-12-31T23:59:59.99" in page
+    timeline = page.split("<svg")[1]
+    assert timeline.count("<rect") == 2 and "00:00 UTC" in timeline  # one bar at each end
+    assert sum(int(n) for n in re.findall(r": (\d+)</title>", page.split("<svg")[2])) == 2

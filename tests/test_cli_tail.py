@@ -256,3 +256,50 @@ def test_follow_waits_for_a_file_that_does_not_exist_yet(tmp_path: Path) -> None
             proc.kill()
     assert proc.returncode == 0 and json.loads(out)["message"] == "appeared"
     assert b"no such file yet" in err and err.count(b"\n") == 1
+
+
+ODD_LINES = [
+    '{"timeUnixNano":"99999999999999999999999","body":{"stringValue":"x"},"eventName":"OTEL","attributes":7}',
+    '{"timestamp":"t","status":[],"evt.name":"DD","signal":"DD","message":"m"}',
+    '{"time":"0000-01-01T00:00:00Z","level":{"x":1},"signal":"A","message":[1,2],"attributes":[{"key":1}]}',
+    '{"timeUnixNano":"1","eventName":"E","body":{"arrayValue":[1]},'
+    '"attributes":[{"key":"k","value":{"kvlistValue":{"values":[5]}}}]}',
+]
+
+
+def test_lines_with_odd_values_get_one_rendering_each_in_every_format(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "odd.log"
+    log.write_text("\n".join(ODD_LINES) + "\n")
+    for fmt in ("json", "logfmt"):
+        code, lines, err = tail(capsys, str(log), "--format", fmt)
+        assert code == 0 and len(lines) == len(ODD_LINES) and err == "", (fmt, lines, err)
+    _, lines, _ = tail(capsys, str(log), "--format", "pretty")
+    assert lines == ["99999999999999999999999 -     OTEL x attributes=7", "t []    DD m",
+                     '0000-01-01 00:00:00Z {"X":1} A [1,2] attributes=[{"key":1}]',
+                     '1970-01-01 00:00:00.000000Z -     E {"arrayValue":[1]} k={"kvlistValue":{"values":[5]}}']
+    _, lines, _ = tail(capsys, str(log), "--since", "1970-01-01T00:00:00Z", "--format", "json")
+    assert [x.get("eventName") for x in lines] == ["E"]  # the other times are no times
+
+
+def test_follow_keeps_going_after_lines_that_are_odd_or_not_events(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text('{"signal":"A","message":"1"}\n')
+    script = Path(sys.executable).with_name("zlog")
+    proc = subprocess.Popen([str(script), "tail", "-f", str(log), "--format", "pretty", "--limit", "4",
+                             "--interval", "0.05"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    try:
+        first = proc.stdout.readline()  # following now
+        with open(log, "a") as fh:
+            fh.write(ODD_LINES[0] + "\n" + ODD_LINES[1] + "\nnot json at all\n")
+            fh.flush()
+            time.sleep(0.3)  # read as its own batch
+            fh.write('{"signal":"A","message":"2"}\n')
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and err == b"", err
+    assert (first + out).decode().splitlines() == ["- -     A 1", "99999999999999999999999 -     OTEL x attributes=7",
+                                                   "t []    DD m", "?? not json at all", "- -     A 2"]

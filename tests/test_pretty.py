@@ -3,6 +3,8 @@ cursor or fake a line."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from zlog import _pretty
@@ -68,3 +70,33 @@ def test_logfmt_quotes_and_escapes_backslashes() -> None:
 def test_unusual_keys_stay_one_token() -> None:
     line = _pretty.render(TIME, None, "A", "m", {"a key": 1, "k=v": 2, "": 3})
     assert line.endswith('a_key=1 k_v=2 ""=3')
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_a_level_with_a_control_character_is_written_as_a_visible_escape(hostile: str) -> None:
+    for color in (False, True):
+        line = _pretty.render(TIME, f"x{hostile}", "A", "m", {}, color=color)
+        plain = line
+        for code in ("\x1b[0m", "\x1b[2m", "\x1b[1;36m"):
+            plain = plain.replace(code, "")  # the renderer's own colors
+        assert _pretty.escape(plain) == plain and len(line.splitlines()) == 1, repr(line)  # nothing left to escape
+
+
+class StrRaises:
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+    __repr__ = __str__
+
+
+def test_values_orjson_refuses_are_rendered_as_zlog_would_write_them() -> None:
+    deep: list[Any] = []
+    inner = deep
+    for _ in range(1000):  # deeper than orjson writes and than repr() recurses
+        inner.append([])
+        inner = inner[0]
+    line = _pretty.render(TIME, "info", "A", "m", {"deep": deep, "big": 2**100, "odd": StrRaises()})
+    assert "deep=" + "[" * 64 + '\\"<max depth>\\"' not in line  # a JSON value: its quotes are not escaped
+    assert "deep=" + "[" * 64 + '"<max depth>"' + "]" * 64 in line
+    assert line.endswith(' big="1267650600228229401496703205376" odd="<unrepresentable StrRaises>"')
+    assert _pretty.json_text(deep).count("[") == 64

@@ -13,7 +13,9 @@ from typing import Any
 
 import orjson
 
-__all__ = ["escape", "logfmt", "render"]
+from zlog._encode import sanitize
+
+__all__ = ["escape", "json_text", "logfmt", "render"]
 
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -39,11 +41,13 @@ def escape(text: str) -> str:
     return _UNSAFE.sub(_visible, text) if _UNSAFE.search(text) else text
 
 
-def _json(value: Any) -> str:
+def json_text(value: Any) -> str:
+    """``value`` as compact JSON text; never raises: a value orjson refuses (nested too deep, an int beyond
+    64 bits, an object whose ``str`` fails) is written as zlog's encoder would write it."""
     try:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
     except Exception:
-        return repr(value)
+        return orjson.dumps(sanitize(value), option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _quote(text: str) -> str:
@@ -54,7 +58,7 @@ def _value(value: Any) -> str:
     """A field value for the pretty line: strings as they are (quoted when they hold spaces), others as JSON."""
     if isinstance(value, str):
         return _quote(escape(value.replace('"', '\\"')))
-    return escape(_json(value))
+    return escape(json_text(value))
 
 
 def _key(key: Any) -> str:
@@ -65,7 +69,7 @@ def render(time: str | None, level: str | None, signal: str, message: str, field
            *, color: bool = False) -> str:
     """``TIME LEVEL SIGNAL message key=value ...`` (no newline); ANSI colors only when ``color``."""
     stamp = escape(time.replace("T", " ")) if time else "-"
-    lvl = (level or "-").upper().ljust(5)
+    lvl = escape((level or "-").upper()).ljust(5)
     pairs = [(_key(k), _value(v)) for k, v in fields.items()]
     if not color:
         return " ".join([stamp, lvl, escape(signal), escape(message), *(f"{k}={v}" for k, v in pairs)])
@@ -85,7 +89,7 @@ def logfmt(time: str | None, level: str | None, signal: str, message: str, field
                                     ("msg", message), *fields.items()]
     out = []
     for key, value in pairs:
-        text = value if isinstance(value, str) else _json(value)
+        text = value if isinstance(value, str) else json_text(value)
         text = escape(text.replace("\\", "\\\\").replace('"', '\\"'))
         out.append(f"{_key(key)}={_quote(text)}")
     return " ".join(out)

@@ -127,7 +127,7 @@ class _Marker:
                 self.used[kind] = 0
 
 
-def fit(line: bytes, limit: int, *, ascii: bool = False) -> bytes:
+def fit(line: bytes, limit: int, *, ascii: bool = False, keep: frozenset[str] = frozenset()) -> bytes:
     """Shorten the largest strings first, then drop the largest fields, until the line fits.
 
     The result is at most ``limit`` bytes (``limit >= MIN_LIMIT``) and has a ``zlog_truncated`` object:
@@ -135,8 +135,10 @@ def fit(line: bytes, limit: int, *, ascii: bool = False) -> bytes:
     ``more_truncated`` / ``more_dropped`` counts when there are too many names to list).
     A field that cannot fit even with all its strings cut is dropped before any string is cut.
     With ``ascii=True`` sizes are those of the ASCII-only form (see ``to_ascii``), which is returned.
+    ``keep`` names more top-level keys that are never cut or dropped (a profile's own keys).
     """
     size: Size = _size_ascii if ascii else _size_utf8
+    core, uncut = (_CORE | keep, _KEEP | keep) if keep else (_CORE, _KEEP)
     obj: dict[str, Any] = orjson.loads(line)
     if MARK_KEY in obj:  # a user field with the marker's name keeps its value, under fields.<name>
         obj = {_free_key(obj, k) if k == MARK_KEY else k: v for k, v in obj.items()}
@@ -145,7 +147,7 @@ def fit(line: bytes, limit: int, *, ascii: bool = False) -> bytes:
     total = size(obj) + 1  # with the newline; kept exact from here on: each change adds its difference
 
     # phase 0: a field too big for the line however its strings are cut is dropped without a look inside
-    for key in [k for k, v in obj.items() if k not in _CORE and _cannot_fit(v, limit)]:
+    for key in [k for k, v in obj.items() if k not in core and _cannot_fit(v, limit)]:
         total += mark.add("dropped", key) - _member_size(key, obj.pop(key), size)
 
     # phase 1: cut the longest strings (anywhere but time/level/signal) down to a common length
@@ -153,7 +155,7 @@ def fit(line: bytes, limit: int, *, ascii: bool = False) -> bytes:
         excess = total - limit
         if excess <= 0:
             break
-        leaves = _strings(obj, "", size, [])
+        leaves = _strings(obj, "", size, [], uncut)
         if not leaves:
             break
         cap = _level([leaf[0] for leaf in leaves], excess)
@@ -170,7 +172,7 @@ def fit(line: bytes, limit: int, *, ascii: bool = False) -> bytes:
         total = len(out)
 
     # phase 2: drop whole fields, largest first
-    sizes = {k: _member_size(k, v, size) for k, v in obj.items() if k not in _CORE}
+    sizes = {k: _member_size(k, v, size) for k, v in obj.items() if k not in core}
     for key in sorted(sizes, key=sizes.__getitem__, reverse=True):
         if total <= limit:
             break
@@ -291,12 +293,12 @@ def _longest(fits: Callable[[int], bool], guess: int, hi: int) -> int:
     return lo
 
 
-def _strings(node: Any, path: str, size: Size, found: list[Leaf]) -> list[Leaf]:
-    """Every string value below ``node`` longer than the floor (the path of the string itself is only
-    built if it is cut)."""
+def _strings(node: Any, path: str, size: Size, found: list[Leaf], uncut: frozenset[str] = _KEEP) -> list[Leaf]:
+    """Every string value below ``node`` longer than the floor, but those of the top-level keys in
+    ``uncut`` (the path of the string itself is only built if it is cut)."""
     if isinstance(node, dict):
         for key, value in node.items():
-            if not path and key in _KEEP:
+            if not path and key in uncut:
                 continue
             if isinstance(value, str):
                 if len(value) > _SHORT:

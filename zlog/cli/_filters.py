@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from zlog._pretty import json_text
 from zlog.cli._read import InputError, Record, parse_time
 
 __all__ = ["Condition", "Query", "parse_condition", "parse_when"]
@@ -49,13 +50,8 @@ class Condition:
 
 
 def _text(value: Any) -> str:
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return "null"
-    return value if isinstance(value, str) else str(value)
+    """What ``KEY=VALUE`` compares: a string as it is, anything else as its JSON text (``true``, ``null``)."""
+    return value if isinstance(value, str) else json_text(value)
 
 
 def parse_condition(text: str) -> Condition:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import html
 import math
-from datetime import datetime, timezone
 from typing import Any
+
+from zlog.cli._read import format_time
 
 __all__ = ["page"]
 
@@ -25,7 +26,8 @@ def _e(value: Any) -> str:
 
 
 def _clock(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%H:%M")
+    text = format_time(seconds, timespec="minutes")
+    return "?" if text is None else text[11:16]
 
 
 def _timeline(timeline: dict[str, dict[str, int]]) -> str:

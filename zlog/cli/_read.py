@@ -6,6 +6,7 @@ returned as ``None`` by :func:`parse` so each command can pass it through or cou
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -17,11 +18,25 @@ import orjson
 
 from zlog import _profiles
 from zlog._encode import FIELD_PREFIX
+from zlog._pretty import json_text
 
-__all__ = ["InputError", "Record", "iter_lines", "open_inputs", "parse", "parse_time", "read_lines", "signal_of"]
+__all__ = [
+    "InputError",
+    "Record",
+    "format_time",
+    "iter_lines",
+    "open_inputs",
+    "parse",
+    "parse_time",
+    "read_lines",
+    "signal_of",
+]
 
 #: Bytes asked of the stream per read: large reads, few Python-level steps per megabyte.
 CHUNK = 1 << 20
+#: 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z in POSIX seconds: the times :func:`parse_time` gives.
+_FIRST_SECOND, _END_SECOND = -62135596800.0, 253402300800.0
+_LAST_SECOND = math.nextafter(_END_SECOND, 0.0)
 
 
 class InputError(Exception):
@@ -30,8 +45,9 @@ class InputError(Exception):
 
 @dataclass(slots=True)
 class Record:
-    """One event read back from a line. ``fields`` holds the event's fields under their own names
-    (a ``fields.time`` key is the field ``time``)."""
+    """One event read back from a line. ``time``, ``level`` and ``message`` are text (a value that is not
+    a string is its JSON text). ``fields`` holds the event's fields under their own names (a
+    ``fields.time`` key is the field ``time``, unless the line has a field ``time`` too)."""
 
     raw: bytes
     time: str | None
@@ -41,7 +57,7 @@ class Record:
     fields: dict[str, Any] = field(default_factory=dict)
 
     def timestamp(self) -> float | None:
-        """The event time as POSIX seconds, or None when it is missing or not RFC 3339."""
+        """The event time as POSIX seconds, or None when it is missing, not RFC 3339 or out of range."""
         return parse_time(self.time) if self.time else None
 
 
@@ -77,28 +93,47 @@ def _record(raw: bytes, obj: dict[str, Any]) -> Record | None:
         return None
     fields: dict[str, Any] = {}
     for key, value in raw_fields.items():
-        if key.startswith(FIELD_PREFIX):
+        if key.startswith(FIELD_PREFIX) and key[len(FIELD_PREFIX) :] not in raw_fields:
             key = key[len(FIELD_PREFIX) :]  # a user field moved off a reserved key is the field again
-        fields.setdefault(key, value)
-    return Record(
-        raw,
-        when if isinstance(when, str) else None,
-        level if isinstance(level, str) else None,
-        signal,
-        message if isinstance(message, str) else "" if message is None else str(message),
-        fields,
-    )
+        fields[key] = value
+    # time, level and message as text: a string as it is, anything else as its JSON text (inline: per line)
+    if when is not None and not isinstance(when, str):
+        when = json_text(when)
+    if level is not None and not isinstance(level, str):
+        level = json_text(level)
+    text = "" if message is None else message if isinstance(message, str) else json_text(message)
+    return Record(raw, when, level, signal, text, fields)
 
 
 def parse_time(text: str) -> float | None:
-    """POSIX seconds of an RFC 3339 time (``Z`` or an offset); a naive time is taken to be UTC."""
+    """POSIX seconds of an RFC 3339 time (``Z`` or an offset); a naive time is taken to be UTC.
+
+    None for anything else, and for an instant outside the years 1 to 9999 in UTC (``0000-...`` and
+    ``10000-...`` are not times either), so every value it gives can be formatted again."""
+    if len(text) < 10 or text[4] != "-":  # not a date (a number's text, say)
+        return None
     try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith(("Z", "z")) else text)
+        when = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1] in "Zz" else text)
     except ValueError:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return when.timestamp()
+    seconds = when.timestamp()
+    if _FIRST_SECOND <= seconds < _END_SECOND - 1:
+        return seconds
+    try:  # at an end of the range: exactly, as a float may round the last microsecond of 9999 up
+        when.astimezone(timezone.utc)
+    except OverflowError:  # an offset moves it out of the years 1 to 9999
+        return None
+    return min(max(seconds, _FIRST_SECOND), _LAST_SECOND)
+
+
+def format_time(seconds: float, *, sep: str = "T", timespec: str = "microseconds") -> str | None:
+    """``seconds`` (POSIX) as RFC 3339 UTC with ``Z``; None when no date holds it (never raises)."""
+    try:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat(sep, timespec)[:-6] + "Z"
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def open_inputs(paths: Sequence[str]) -> list[tuple[str, BinaryIO]]:

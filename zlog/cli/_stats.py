@@ -11,10 +11,10 @@ import fnmatch
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
-from zlog.cli._read import Record
+from zlog._pretty import json_text
+from zlog.cli._read import Record, format_time
 
 __all__ = ["Stats", "percentile"]
 
@@ -45,14 +45,12 @@ def _histogram(values: list[float], bins: int = 12) -> list[dict[str, float]]:
     counts = [0] * bins
     for v in positive:
         counts[min(bins - 1, int((math.log10(v) - low) / step))] += 1
-    return [{"low": 10 ** (low + i * step), "high": 10 ** (low + (i + 1) * step), "count": c}
-            for i, c in enumerate(counts)]
+    edges = [10 ** (low + i * step) for i in range(bins)] + [positive[-1]]  # 10 ** high could overflow
+    return [{"low": edges[i], "high": edges[i + 1], "count": c} for i, c in enumerate(counts)]
 
 
 def _iso(seconds: float | None) -> str | None:
-    if seconds is None:
-        return None
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return None if seconds is None else format_time(seconds)
 
 
 def _bounded_add(counter: Counter[Any], key: Any, limit: int) -> bool:
@@ -71,9 +69,27 @@ def _matches(name: str, patterns: tuple[str, ...]) -> bool:
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    """A JSON number as a finite float; None for anything else (a bool, a string, an int beyond float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _text(value: Any) -> str:
+    """A field value as text: a string as it is, anything else as its JSON text."""
+    return value if isinstance(value, str) else json_text(value)
+
+
+def _mean(values: list[float]) -> float:
+    """The mean of finite floats, also when their sum is beyond a float."""
+    total = sum(values)
+    if math.isfinite(total):
+        return total / len(values)
+    return sum(v / len(values) for v in values)  # the sum overflowed: the mean may still be a float
 
 
 @dataclass
@@ -123,17 +139,26 @@ class Stats:
             if outcome == "completed":
                 self._duration(fields)
         error = fields.get("error")
-        if error is not None and error != "":
+        if error:  # null, false, 0, "", [] and {} say there was none
             self._error(error)
         if signal in UTILIZATION_SIGNALS:
             self.worker_events += 1
-            worker = fields.get("worker_id")
-            active = _number(fields.get("active_jobs"))
-            limit = _number(fields.get("concurrency_limit", fields.get("concurrency")))
-            if worker is not None and active is not None and limit:
-                sample = self.utilization[str(worker)]
-                sample[0] += active / limit
-                sample[1] += 1
+            self._utilization(fields)
+
+    def _utilization(self, fields: dict[str, Any]) -> None:
+        """One sample active / concurrency, when the event has a worker, active_jobs >= 0 and a limit > 0."""
+        worker = fields.get("worker_id")
+        active = _number(fields.get("active_jobs"))
+        limit = _number(fields.get("concurrency_limit"))
+        if limit is None:
+            limit = _number(fields.get("concurrency"))
+        if worker is None or active is None or active < 0 or limit is None or limit <= 0:
+            return
+        ratio = active / limit
+        if math.isfinite(ratio):
+            sample = self.utilization[_text(worker)]
+            sample[0] += ratio
+            sample[1] += 1
 
     def _outcome(self, signal: str) -> str | None:
         """``completed``, ``abandoned``, ``failed`` (first match, in that order) or None; cached per signal."""
@@ -149,9 +174,12 @@ class Stats:
 
     def _error(self, error: Any) -> None:
         if isinstance(error, dict):
-            kind, text = str(error.get("type") or "?"), str(error.get("message") or "")
+            kind = error.get("type")
+            kind = "?" if kind is None or kind == "" else _text(kind)[:200]
+            message = error.get("message")
+            text = "" if message is None else _text(message)
         else:
-            kind, text = "-", str(error)
+            kind, text = "-", _text(error)
         self.error_events += 1
         pruned = _bounded_add(self.errors, (kind, text[:200]), MAX_ERROR_KEYS)
         pruned = _bounded_add(self.error_types, kind, MAX_ERROR_KEYS) or pruned
@@ -169,7 +197,8 @@ class Stats:
             return
         self.duration_fields[name] += 1
         seconds = value / 1000 if name.endswith("_ms") else value
-        self.durations[str(fields.get("job_type", "-"))].append(seconds)
+        job_type = fields.get("job_type")
+        self.durations["-" if job_type is None else _text(job_type)].append(seconds)
 
     def summary(self) -> dict[str, Any]:
         span = (self.last - self.first) if self.first is not None and self.last is not None else 0.0
@@ -182,7 +211,7 @@ class Stats:
             values.sort()
             durations[job_type] = {"count": len(values), "p50": percentile(values, 50),
                                    "p95": percentile(values, 95), "p99": percentile(values, 99),
-                                   "min": values[0], "max": values[-1], "mean": sum(values) / len(values)}
+                                   "min": values[0], "max": values[-1], "mean": _mean(values)}
         workers = {w: total / n for w, (total, n) in sorted(self.utilization.items())}
         histogram = _histogram([x for v in self.durations.values() for x in v])
         samples = sum(int(n) for _, n in self.utilization.values())

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
-from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 
 from zlog._pretty import escape
-from zlog.cli._read import InputError, open_inputs, parse, read_lines
+from zlog.cli._read import InputError, format_time, open_inputs, parse, read_lines
 from zlog.cli._stats import Stats
 
 EXAMPLES = """examples:
@@ -78,25 +78,39 @@ def run(args: argparse.Namespace) -> int:
         with open(args.html, "w", encoding="utf-8") as fh:
             fh.write(page(summary))
     if args.json:
-        sys.stdout.write(orjson.dumps(summary, option=orjson.OPT_NON_STR_KEYS).decode() + "\n")
+        _write(orjson.dumps(summary, option=orjson.OPT_NON_STR_KEYS).decode() + "\n", is_json=True)
     else:
-        sys.stdout.write(text(summary))
+        _write(text(summary))
     return 0
+
+
+def _write(report: str, *, is_json: bool = False) -> None:
+    """Write to stdout; text from the log that stdout's encoding cannot hold is escaped, never an error."""
+    try:
+        sys.stdout.write(report)
+    except UnicodeEncodeError:
+        if is_json:  # \uXXXX escapes: still the same JSON
+            report = json.dumps(orjson.loads(report), ensure_ascii=True, separators=(",", ":")) + "\n"
+        else:
+            encoding = sys.stdout.encoding or "ascii"
+            report = report.encode(encoding, "backslashreplace").decode(encoding, "replace")
+        sys.stdout.write(report)
 
 
 _SHOWN = 20
 
 
 def _time(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S") + "Z"
+    text = None if seconds is None else format_time(seconds, sep=" ", timespec="seconds")
+    return text or "-"
 
 
 def _num(value: float | None, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):  # a huge value in exponent form, not hundreds of digits
+        return f"{value:.{digits}f}" if abs(value) < 1e12 else f"{value:.{digits}g}"
+    return str(value)
 
 
 def _rate(value: float | None) -> str:

@@ -147,11 +147,13 @@ class JSONSink(SinkBase):
         to_ascii = _truncate.to_ascii
         fit = _truncate.fit
 
+        keep = _profiles.KEEP[self.profile] if self.profile is not None else frozenset()
+
         def ascii_text(line: bytes) -> str:  # ``line`` is not cut yet: see _make_handle
             # the ASCII form is never shorter: a line already too long is cut without escaping it all first
-            out = fit(line, limit, ascii=True) if len(line) > limit else to_ascii(line)
+            out = fit(line, limit, ascii=True, keep=keep) if len(line) > limit else to_ascii(line)
             if len(out) > limit:
-                out = fit(line, limit, ascii=True)
+                out = fit(line, limit, ascii=True, keep=keep)
             return out.decode("ascii")
 
         return _locked_writer(raw_write, flush_each, ascii_text, self._locks)
@@ -173,12 +175,13 @@ class JSONSink(SinkBase):
 
         if self.profile is not None:
             build = _profiles.builder(self.profile)
+            keep = _profiles.KEEP[self.profile]
             clock = _encode.Clock()
 
             def handle_profile(event: Event) -> None:
                 name, message, ns, fields, level = event
                 line = safe_dumps(build(name, message, ns, clock.stamp(ns), fields, level), default)
-                out[0](line if len(line) <= limit else fit(line, limit))
+                out[0](line if len(line) <= limit else fit(line, limit, keep=keep))
 
             return handle_profile
 
