@@ -32,8 +32,15 @@ def one_run(maxsize: int, policy: str) -> list[int]:
     samples = []
     for _ in range(maxsize - 1):
         start = clock()
-        emit("JOB_COMPLETED", "Job processing completed", worker_id="worker-1", job_id="job_123",
-             job_type="email", attempts=1, duration_ms=1234.5)
+        emit(
+            "JOB_COMPLETED",
+            "Job processing completed",
+            worker_id="worker-1",
+            job_id="job_123",
+            job_type="email",
+            attempts=1,
+            duration_ms=1234.5,
+        )
         samples.append(clock() - start)
     gate.set()
     bg.close(timeout=30)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import hashlib
 import json
 import os
 import platform
@@ -29,11 +28,10 @@ import sys
 import tempfile
 import threading
 import time
-from bisect import bisect_left
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import floors
 import orjson
 
 import zlog
@@ -59,20 +57,6 @@ def JOB_QUEUED(*, job_id: str) -> None:
     """A job was queued (routed, so the router has a table; JOB_COMPLETED is not routed)."""
 
 
-def _cached_second_stamp() -> Callable[[], str]:
-    state: list[Any] = [-1, ""]
-    time_ns, strftime, gmtime = time.time_ns, time.strftime, time.gmtime
-
-    def ts() -> str:
-        sec, ns = divmod(time_ns(), 1_000_000_000)
-        if sec != state[0]:
-            state[0] = sec
-            state[1] = strftime("%Y-%m-%dT%H:%M:%S.", gmtime(sec))
-        return f"{state[1]}{ns // 1000:06d}Z"
-
-    return ts
-
-
 # ----------------------------------------------------------------------------- cases
 def case_nop(path: str) -> tuple[Callable[[int], None], Callable[[], None]]:
     def nop(signal: object, message: str, /, **fields: Any) -> None:
@@ -80,8 +64,15 @@ def case_nop(path: str) -> tuple[Callable[[int], None], Callable[[], None]]:
 
     def run(n: int) -> None:
         for _ in range(n):
-            nop(JOB_COMPLETED, "Job processing completed", worker_id="worker-1", job_id="job_123",
-                job_type="email", attempts=1, duration_ms=1234.5)
+            nop(
+                JOB_COMPLETED,
+                "Job processing completed",
+                worker_id="worker-1",
+                job_id="job_123",
+                job_type="email",
+                attempts=1,
+                duration_ms=1234.5,
+            )
 
     return run, lambda: None
 
@@ -94,31 +85,17 @@ def _unrouted(signal: object) -> Case:
 
         def run(n: int) -> None:
             for _ in range(n):
-                emit(signal, "Job processing completed", worker_id="worker-1", job_id="job_123",  # type: ignore[call-overload]
-                     job_type="email", attempts=1, duration_ms=1234.5)
+                emit(
+                    signal,
+                    "Job processing completed",
+                    worker_id="worker-1",
+                    job_id="job_123",  # type: ignore[call-overload]
+                    job_type="email",
+                    attempts=1,
+                    duration_ms=1234.5,
+                )
 
         return run, zlog.reset
-
-    return setup
-
-
-def _floor(flush_each: bool) -> Case:
-    def setup(path: str) -> tuple[Callable[[int], None], Callable[[], None]]:
-        f = open(path, "ab")  # noqa: SIM115 - closed by the case teardown
-        write, flush, dumps, ts = f.write, f.flush, orjson.dumps, _cached_second_stamp()
-
-        def emit(signal: str, message: str, **fields: Any) -> None:
-            write(dumps({"time": ts(), "signal": signal, "message": message, **fields}) + b"\n")
-            if flush_each:
-                flush()
-
-        def run(n: int) -> None:
-            for _ in range(n):
-                emit("JOB_COMPLETED", "Job processing completed", worker_id="worker-1", job_id="job_123",
-                     job_type="email", attempts=1, duration_ms=1234.5)
-            f.flush()
-
-        return run, f.close
 
     return setup
 
@@ -133,8 +110,15 @@ def _zlog_json(buffered: bool) -> Case:
 
         def run(n: int) -> None:
             for _ in range(n):
-                emit(JOB_COMPLETED, "Job processing completed", worker_id="worker-1", job_id="job_123",
-                     job_type="email", attempts=1, duration_ms=1234.5)
+                emit(
+                    JOB_COMPLETED,
+                    "Job processing completed",
+                    worker_id="worker-1",
+                    job_id="job_123",
+                    job_type="email",
+                    attempts=1,
+                    duration_ms=1234.5,
+                )
             sink.flush()
 
         def teardown() -> None:
@@ -158,8 +142,15 @@ def case_caller(path: str) -> tuple[Callable[[int], None], Callable[[], None]]:
 
     def run(n: int) -> None:
         for _ in range(n):
-            emit(JOB_COMPLETED, "Job processing completed", worker_id="worker-1", job_id="job_123",
-                 job_type="email", attempts=1, duration_ms=1234.5)
+            emit(
+                JOB_COMPLETED,
+                "Job processing completed",
+                worker_id="worker-1",
+                job_id="job_123",
+                job_type="email",
+                attempts=1,
+                duration_ms=1234.5,
+            )
         sink.flush()
 
     def teardown() -> None:
@@ -177,8 +168,7 @@ def case_fanout(path: str) -> tuple[Callable[[int], None], Callable[[], None]]:
     zlog.reset()
     json_sink = zlog.JSONSink(f, buffered=True)
     metrics = zlog.MetricsSink(declare=[JOB_COMPLETED])
-    metrics.histogram("zlog_job_duration_seconds", JOB_COMPLETED, field="duration_ms", scale=0.001,
-                      labels=["job_type"])
+    metrics.histogram("zlog_job_duration_seconds", JOB_COMPLETED, field="duration_ms", scale=0.001, labels=["job_type"])
     alerts = zlog.AlertSink([])
     alerts.threshold(JOB_COMPLETED, count=1_000_000_000, window=60, name="Never")
     audit = zlog.AuditSink(os.path.join(folder, "audit.log"), fsync="none")
@@ -187,94 +177,20 @@ def case_fanout(path: str) -> tuple[Callable[[int], None], Callable[[], None]]:
 
     def run(n: int) -> None:
         for _ in range(n):
-            emit(JOB_COMPLETED, "Job processing completed", worker_id="worker-1", job_id="job_123",
-                 job_type="email", attempts=1, duration_ms=1234.5)
+            emit(
+                JOB_COMPLETED,
+                "Job processing completed",
+                worker_id="worker-1",
+                job_id="job_123",
+                job_type="email",
+                attempts=1,
+                duration_ms=1234.5,
+            )
         json_sink.flush()
 
     def teardown() -> None:
         zlog.reset()
         audit.close()
-        f.close()
-        shutil.rmtree(folder, ignore_errors=True)
-
-    return run, teardown
-
-
-def case_fanout_floor(path: str) -> tuple[Callable[[int], None], Callable[[], None]]:
-    """The fan-out's work written inline by hand: the least Python that produces the same outputs.
-
-    The JSON line of ``floor_buf``; a per-signal count and a labelled histogram; a bucketed sliding-window
-    count; an audit record sealed like AuditSink's (SHA-256 of the line up to ``hash``, then of the whole
-    line for the next ``prev``), buffered to 64 KiB. Each under its own lock, as sinks must be. No routing,
-    no validation, no configuration: what is left between this and ``z_fanout`` is zlog's own overhead.
-    """
-    f = open(path, "ab")  # noqa: SIM115 - closed by the case teardown
-    folder = tempfile.mkdtemp(prefix="zlog-bench-audit-")
-    afd = os.open(os.path.join(folder, "audit.log"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-    write, dumps, ts, monotonic, sha256 = f.write, orjson.dumps, _cached_second_stamp(), time.monotonic, hashlib.sha256
-    metrics_lock, alerts_lock, audit_lock = threading.Lock(), threading.Lock(), threading.Lock()
-    counts: dict[str, int] = {}
-    bounds = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-    series: dict[tuple[str, ...], list[Any]] = {}
-    window: deque[list[float]] = deque()
-    chain: list[Any] = [0, "0" * 64, 0]  # seq, prev, pending bytes
-    pending: list[bytes] = []
-
-    def emit(signal: str, message: str, **fields: Any) -> None:
-        stamp = ts()
-        write(dumps({"time": stamp, "signal": signal, "message": message, **fields}) + b"\n")
-        metrics_lock.acquire()  # acquire/release in try/finally: what zlog's sinks do, cheaper than ``with``
-        try:
-            counts[signal] = counts.get(signal, 0) + 1
-            seconds = fields["duration_ms"] * 0.001
-            state = series.get((fields["job_type"],))
-            if state is None:
-                state = series[(fields["job_type"],)] = [0] * len(bounds) + [0, 0.0]
-            index = bisect_left(bounds, seconds)
-            if index < len(bounds):
-                state[index] += 1
-            state[-2] += 1
-            state[-1] += seconds
-        finally:
-            metrics_lock.release()
-        now = monotonic()
-        alerts_lock.acquire()
-        try:  # a 60 s window of 0.6 s buckets
-            if window and now - window[-1][0] < 0.6:
-                window[-1][1] += 1
-            else:
-                window.append([now, 1])
-            while window[0][0] <= now - 60.0:
-                window.popleft()
-        finally:
-            alerts_lock.release()
-        audit_lock.acquire()
-        try:
-            body = dumps({"seq": chain[0], "time": stamp, "signal": signal, "message": message, "fields": fields,
-                          "prev": chain[1]})
-            head = body[:-1] + b',"hash":"'
-            h = sha256(head)
-            tail = h.hexdigest().encode() + b'"}'
-            h.update(tail)
-            pending.append(head + tail + b"\n")
-            chain[0] += 1
-            chain[1] = h.hexdigest()
-            chain[2] += len(head) + 67
-            if chain[2] >= 65536:
-                os.write(afd, b"".join(pending))
-                pending.clear()
-                chain[2] = 0
-        finally:
-            audit_lock.release()
-
-    def run(n: int) -> None:
-        for _ in range(n):
-            emit("JOB_COMPLETED", "Job processing completed", worker_id="worker-1", job_id="job_123",
-                 job_type="email", attempts=1, duration_ms=1234.5)
-        f.flush()
-
-    def teardown() -> None:
-        os.close(afd)
         f.close()
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -320,8 +236,15 @@ def _structlog(flush_each: bool) -> Case:
 
         def run(n: int) -> None:
             for _ in range(n):
-                log.info("Job processing completed", signal="JOB_COMPLETED", worker_id="worker-1",
-                         job_id="job_123", job_type="email", attempts=1, duration_ms=1234.5)
+                log.info(
+                    "Job processing completed",
+                    signal="JOB_COMPLETED",
+                    worker_id="worker-1",
+                    job_id="job_123",
+                    job_type="email",
+                    attempts=1,
+                    duration_ms=1234.5,
+                )
             f.flush()
 
         def teardown() -> None:
@@ -338,12 +261,12 @@ CASES: dict[str, tuple[str, Case, bool]] = {
     "nop": ("empty function, same arguments", case_nop, False),
     "z_none_sig": ("zlog.emit, typed signal routed nowhere", _unrouted(JOB_COMPLETED), False),
     "z_none_str": ("zlog.emit, str signal routed nowhere", _unrouted("JOB_COMPLETED"), False),
-    "floor_buf": ("floor: cached-second ts + orjson + buffered write", _floor(False), True),
-    "floor_flush": ("floor + flush per line", _floor(True), True),
+    "floor_buf": ("floor: cached-second ts + orjson + buffered write", floors.floor(False), True),
+    "floor_flush": ("floor + flush per line", floors.floor(True), True),
     "z_buf": ("zlog.emit -> JSONSink(buffered=True)", _zlog_json(True), True),
     "z_unbuf": ("zlog.emit -> JSONSink(buffered=False)", _zlog_json(False), True),
     "z_caller": ("zlog.emit -> JSONSink(buffered=True) with CallerInfo", case_caller, True),
-    "floor_fanout": ("fan-out floor: the same four outputs' work inline by hand", case_fanout_floor, True),
+    "floor_fanout": ("fan-out floor: the same four outputs' work inline by hand", floors.fanout_floor, True),
     "z_fanout": ("zlog.emit -> JSON + metrics + alerts + audit (fsync off)", case_fanout, True),
     "sl_flush": ("structlog fastest documented config (BytesLogger flushes)", _structlog(True), True),
     "sl_buf": ("structlog same, BytesLogger without flush", _structlog(False), True),
@@ -416,8 +339,10 @@ def main(argv: list[str] | None = None) -> int:
             for cid in order:
                 samples[cid].append(sample(cid, args.n, args.warmup, tmp))
     med = {c: statistics.median(v) for c, v in samples.items()}
-    print(f"python {platform.python_version()}, orjson {orjson.__version__}, {os.cpu_count()} cpus, "
-          f"n={args.n} x {args.rounds} rounds, seed {args.seed}\n")
+    print(
+        f"python {platform.python_version()}, orjson {orjson.__version__}, {os.cpu_count()} cpus, "
+        f"n={args.n} x {args.rounds} rounds, seed {args.seed}\n"
+    )
     print("| case | what | median ns/event | min ns/event |")
     print("|---|---|---:|---:|")
     for cid in ids:

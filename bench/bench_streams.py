@@ -18,9 +18,17 @@ import orjson
 
 import zlog
 
-LINE = orjson.dumps({"time": "2026-11-23T04:00:00.000000Z", "level": "info", "signal": "JOB_COMPLETED",
-                     "message": "Job processing completed", "job_id": "job_123", "job_type": "email",
-                     "duration_seconds": 1.2345})
+LINE = orjson.dumps(
+    {
+        "time": "2026-11-23T04:00:00.000000Z",
+        "level": "info",
+        "signal": "JOB_COMPLETED",
+        "message": "Job processing completed",
+        "job_id": "job_123",
+        "job_type": "email",
+        "duration_seconds": 1.2345,
+    }
+)
 TARGET = 50_000
 
 
@@ -121,8 +129,12 @@ def jetstream_rates(n: int) -> tuple[float, float]:
         js = nc.jetstream()
         start = time.perf_counter()
         for offset in range(0, n, 256):
-            await asyncio.gather(*(js.publish(f"{subject}.JOB_COMPLETED", LINE, headers={"Nats-Msg-Id": f"r{i}"})
-                                   for i in range(offset, min(n, offset + 256))))
+            await asyncio.gather(
+                *(
+                    js.publish(f"{subject}.JOB_COMPLETED", LINE, headers={"Nats-Msg-Id": f"r{i}"})
+                    for i in range(offset, min(n, offset + 256))
+                )
+            )
         rate = n / (time.perf_counter() - start)
         await nc.close()
         return rate
@@ -164,9 +176,11 @@ def processor_cost(n: int) -> list[tuple[str, float]]:
         with tracer.start_as_current_span("job"):
             body()
 
-    return [("emit, no processor", min(timed(plain, lambda b: b()) for _ in range(3))),
-            ("emit + TraceContext, outside a span", min(timed(traced, lambda b: b()) for _ in range(3))),
-            ("emit + TraceContext, inside a span", min(timed(traced, in_span) for _ in range(3)))]
+    return [
+        ("emit, no processor", min(timed(plain, lambda b: b()) for _ in range(3))),
+        ("emit + TraceContext, outside a span", min(timed(traced, lambda b: b()) for _ in range(3))),
+        ("emit + TraceContext, inside a span", min(timed(traced, in_span) for _ in range(3))),
+    ]
 
 
 def main() -> int:
@@ -175,8 +189,11 @@ def main() -> int:
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {args.n:,} events per measurement\n")
     print("| target | raw client events/s | zlog sink events/s | target | result |\n|---|---:|---:|---:|---|")
-    for name, port, measure in (("Redis Stream (XADD)", 6379, redis_rates), ("NATS (core publish)", 4222, nats_rates),
-                                ("NATS JetStream (msg-id dedup)", 4222, jetstream_rates)):
+    for name, port, measure in (
+        ("Redis Stream (XADD)", 6379, redis_rates),
+        ("NATS (core publish)", 4222, nats_rates),
+        ("NATS JetStream (msg-id dedup)", 4222, jetstream_rates),
+    ):
         if not reachable(port):
             print(f"| {name} | server not reachable on 127.0.0.1:{port}: skipped | | | |")
             continue

@@ -22,8 +22,14 @@ from pathlib import Path
 
 import zlog
 
-SIGNALS = [("JOB_QUEUED", "info", 0.25), ("JOB_STARTED", "info", 0.25), ("JOB_COMPLETED", "info", 0.2),
-           ("JOB_FAILED", "error", 0.1), ("WORKER_HEARTBEAT", "debug", 0.15), ("QUEUE_HEALTH_CHECK", "info", 0.05)]
+SIGNALS = [
+    ("JOB_QUEUED", "info", 0.25),
+    ("JOB_STARTED", "info", 0.25),
+    ("JOB_COMPLETED", "info", 0.2),
+    ("JOB_FAILED", "error", 0.1),
+    ("WORKER_HEARTBEAT", "debug", 0.15),
+    ("QUEUE_HEALTH_CHECK", "info", 0.05),
+]
 
 
 def make_file(path: Path, megabytes: int, seed: int) -> int:
@@ -40,10 +46,17 @@ def make_file(path: Path, megabytes: int, seed: int) -> int:
             for _ in range(1000):
                 name = rng.choices(names, weights)[0]
                 failed += name == "JOB_FAILED"
-                router.emit(signals[name], f"{name.lower().replace('_', ' ')}", job_id=f"job-{rng.randrange(10**6)}",
-                            worker_id=f"worker-{rng.randrange(16)}", job_type=rng.choice(["email", "report", "data"]),
-                            attempt=rng.randint(1, 3), duration_seconds=round(rng.expovariate(2.0), 6),
-                            queue="default", hostname="worker-host-1")
+                router.emit(
+                    signals[name],
+                    f"{name.lower().replace('_', ' ')}",
+                    job_id=f"job-{rng.randrange(10**6)}",
+                    worker_id=f"worker-{rng.randrange(16)}",
+                    job_type=rng.choice(["email", "report", "data"]),
+                    attempt=rng.randint(1, 3),
+                    duration_seconds=round(rng.expovariate(2.0), 6),
+                    queue="default",
+                    hostname="worker-host-1",
+                )
             fh.flush()
     return failed
 

@@ -1,6 +1,6 @@
 """The flagship example: a background-job system with workers, retries, metrics, alerts, audit and health.
 
-The code lives in the package as ``zlog/demo.py`` so that ``zlog demo`` runs it right after install;
+The code lives in the package as ``src/zlog/demo.py`` so that ``zlog demo`` runs it right after install;
 read it there. This script runs the same program:
 
     python examples/background_jobs.py --jobs 50 --workers 4 --seed 1 --failure-rate 0.2

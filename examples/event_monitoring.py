@@ -93,8 +93,11 @@ class ReportTooLargeError(Exception):
     pass
 
 
-ERRORS = {"email": SmtpTimeoutError("smtp server timed out"), "report": ReportTooLargeError("report exceeds 50 MB"),
-          "export": ConnectionResetError("peer reset the connection")}
+ERRORS = {
+    "email": SmtpTimeoutError("smtp server timed out"),
+    "report": ReportTooLargeError("report exceeds 50 MB"),
+    "export": ConnectionResetError("peer reset the connection"),
+}
 
 
 def _mean(values: list[float]) -> float:
@@ -128,13 +131,17 @@ class Analysis:
         done, failed = self.outcomes["JOB_COMPLETED"], self.outcomes["JOB_FAILED"]
         seconds = max((self.last_ns - (self.first_ns or 0)) / 1e9, 1e-9)
         average = _mean(self.durations)
-        lines = [f"performance: {done + failed} attempts, success rate {done / max(done + failed, 1):.1%}, "
-                 f"average duration {average:.3f} s, throughput {done / seconds:.0f} jobs/s",
-                 "error patterns: " + ", ".join(f"{name} x{n}" for name, n in self.errors.most_common(3)),
-                 "worker utilization: " + ", ".join(f"{w} {sum(v) / len(v):.0%}" for w, v in sorted(self.busy.items())
-                                                    if not w.startswith("fleet-"))
-                 + f"; the burst's fleet of {sum(w.startswith('fleet-') for w in self.busy)} workers "
-                 f"{_mean([x for w, v in self.busy.items() if w.startswith('fleet-') for x in v]):.0%}"]
+        lines = [
+            f"performance: {done + failed} attempts, success rate {done / max(done + failed, 1):.1%}, "
+            f"average duration {average:.3f} s, throughput {done / seconds:.0f} jobs/s",
+            "error patterns: " + ", ".join(f"{name} x{n}" for name, n in self.errors.most_common(3)),
+            "worker utilization: "
+            + ", ".join(
+                f"{w} {sum(v) / len(v):.0%}" for w, v in sorted(self.busy.items()) if not w.startswith("fleet-")
+            )
+            + f"; the burst's fleet of {sum(w.startswith('fleet-') for w in self.busy)} workers "
+            f"{_mean([x for w, v in self.busy.items() if w.startswith('fleet-') for x in v]):.0%}",
+        ]
         return "\n".join(lines)
 
 
@@ -154,22 +161,51 @@ def run(router: zlog.Router, rng: random.Random, jobs: int, burst: int) -> None:
         router.emit(JOB_STARTED, "Job started", job_id=job_id, job_type=job_type, worker_id=worker)
         duration = round(rng.expovariate(4.0), 4)
         if rng.random() < 0.2:
-            router.emit(JOB_FAILED, "Job failed", job_id=job_id, job_type=job_type, worker_id=worker,
-                        error=ERRORS[job_type], duration_seconds=duration)
-            router.emit(RETRY_SCHEDULED, "Retry scheduled", job_id=job_id, job_type=job_type, attempt=2,
-                        delay_seconds=2.0)
+            router.emit(
+                JOB_FAILED,
+                "Job failed",
+                job_id=job_id,
+                job_type=job_type,
+                worker_id=worker,
+                error=ERRORS[job_type],
+                duration_seconds=duration,
+            )
+            router.emit(
+                RETRY_SCHEDULED, "Retry scheduled", job_id=job_id, job_type=job_type, attempt=2, delay_seconds=2.0
+            )
         else:
-            router.emit(JOB_COMPLETED, "Job completed", job_id=job_id, job_type=job_type, worker_id=worker,
-                        duration_seconds=duration)
+            router.emit(
+                JOB_COMPLETED,
+                "Job completed",
+                job_id=job_id,
+                job_type=job_type,
+                worker_id=worker,
+                duration_seconds=duration,
+            )
         if n % 10 == 0:
             for w in workers:
-                router.emit(WORKER_HEARTBEAT, "Heartbeat", worker_id=w, hostname=host, pid=pid,
-                            active_jobs=rng.randint(0, 4), concurrency_limit=4)
-    router.emit(WORKER_ERROR, "Lost the broker connection", worker_id=workers[0],
-                error=ConnectionError("broker unreachable"))
+                router.emit(
+                    WORKER_HEARTBEAT,
+                    "Heartbeat",
+                    worker_id=w,
+                    hostname=host,
+                    pid=pid,
+                    active_jobs=rng.randint(0, 4),
+                    concurrency_limit=4,
+                )
+    router.emit(
+        WORKER_ERROR, "Lost the broker connection", worker_id=workers[0], error=ConnectionError("broker unreachable")
+    )
     for n in range(burst):  # a high-volume burst: heartbeats of a large fleet
-        router.emit(WORKER_HEARTBEAT, "Heartbeat", worker_id=f"fleet-{n % 200}", hostname=host, pid=pid,
-                    active_jobs=n % 5, concurrency_limit=4)
+        router.emit(
+            WORKER_HEARTBEAT,
+            "Heartbeat",
+            worker_id=f"fleet-{n % 200}",
+            hostname=host,
+            pid=pid,
+            active_jobs=n % 5,
+            concurrency_limit=4,
+        )
     for w in workers:
         router.emit(WORKER_IDLE, "Worker idle", worker_id=w, active_jobs=0, concurrency_limit=4)
         router.emit(WORKER_STOPPED, "Worker stopped", worker_id=w, hostname=host, pid=pid)

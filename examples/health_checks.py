@@ -51,8 +51,9 @@ class Clock:
 def main(argv: list[str] | None = None) -> int:
     argparse.ArgumentParser(description="Walk a job system through health scenarios on a fake clock.").parse_args(argv)
     clock = Clock()
-    health = zlog.HealthSink(heartbeat_timeout=30, backlog=(100, 1000), failure_rate=(0.1, 0.25), min_events=20,
-                             clock=clock)
+    health = zlog.HealthSink(
+        heartbeat_timeout=30, backlog=(100, 1000), failure_rate=(0.1, 0.25), min_events=20, clock=clock
+    )
     router = zlog.Router()
     router.route_all(health)
     components = ("worker-1", "worker-2", "scheduler")

@@ -57,12 +57,28 @@ def metrics_sink() -> zlog.MetricsSink:
     metrics.counter("zlog_jobs_submitted_total", JOB_SUBMITTED, labels=["job_type"], help="Jobs submitted.")
     metrics.counter("zlog_jobs_completed_total", JOB_COMPLETED, labels=["job_type"], help="Jobs completed.")
     metrics.counter("zlog_jobs_failed_total", JOB_FAILED, labels=["job_type"], help="Failed job attempts.")
-    metrics.histogram("zlog_job_processing_seconds", JOB_COMPLETED, field="duration_seconds", labels=["job_type"],
-                      buckets=[0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], help="Job processing time.")
-    metrics.gauge("zlog_queue_depth", QUEUE_HEALTH_CHECK, field="queue_size", labels=["priority"],
-                  help="Jobs waiting, by priority.")
-    metrics.gauge("zlog_worker_utilization", WORKER_HEARTBEAT, field="utilization", labels=["worker_id"],
-                  help="Active jobs / concurrency limit.")
+    metrics.histogram(
+        "zlog_job_processing_seconds",
+        JOB_COMPLETED,
+        field="duration_seconds",
+        labels=["job_type"],
+        buckets=[0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+        help="Job processing time.",
+    )
+    metrics.gauge(
+        "zlog_queue_depth",
+        QUEUE_HEALTH_CHECK,
+        field="queue_size",
+        labels=["priority"],
+        help="Jobs waiting, by priority.",
+    )
+    metrics.gauge(
+        "zlog_worker_utilization",
+        WORKER_HEARTBEAT,
+        field="utilization",
+        labels=["worker_id"],
+        help="Active jobs / concurrency limit.",
+    )
     return metrics
 
 
@@ -76,16 +92,27 @@ def simulate(router: zlog.Router, jobs: int, seed: int) -> None:
         if rng.random() < 0.15:
             router.emit(JOB_FAILED, "Job failed", job_id=job_id, job_type=job_type, error="upstream timeout")
         else:
-            router.emit(JOB_COMPLETED, "Job completed", job_id=job_id, job_type=job_type,
-                        duration_seconds=round(rng.lognormvariate(-1.0, 0.8), 4))
+            router.emit(
+                JOB_COMPLETED,
+                "Job completed",
+                job_id=job_id,
+                job_type=job_type,
+                duration_seconds=round(rng.lognormvariate(-1.0, 0.8), 4),
+            )
             depth[priority] -= 1
         if n % 50 == 0:
             for p, size in depth.items():
                 router.emit(QUEUE_HEALTH_CHECK, "Queue measured", queue="jobs", priority=p, queue_size=size)
             for w in range(3):
                 active = rng.randint(0, 4)
-                router.emit(WORKER_HEARTBEAT, "Worker heartbeat", worker_id=f"worker-{w}", active_jobs=active,
-                            concurrency_limit=4, utilization=active / 4)
+                router.emit(
+                    WORKER_HEARTBEAT,
+                    "Worker heartbeat",
+                    worker_id=f"worker-{w}",
+                    active_jobs=active,
+                    concurrency_limit=4,
+                    utilization=active / 4,
+                )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,8 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--port", type=int, default=9464, help="port for /metrics and /health (0: any free port)")
-    parser.add_argument("--serve-seconds", type=float, default=0.0,
-                        help="keep serving this long (default 0: print the exposition and exit)")
+    parser.add_argument(
+        "--serve-seconds",
+        type=float,
+        default=0.0,
+        help="keep serving this long (default 0: print the exposition and exit)",
+    )
     args = parser.parse_args(argv)
 
     metrics = metrics_sink()

@@ -111,8 +111,9 @@ def immutability(event: zlog.Event) -> str:
         blocked = True
     tagged = event.replace(fields={**event.fields, "reviewed": True})
     unchanged = "reviewed" not in event.fields and tagged.fields["reviewed"] is True and tagged is not event
-    return (f"immutable: setting a field raised TypeError={blocked}; "
-            f"replace() made a copy, original unchanged={unchanged}")
+    return (
+        f"immutable: setting a field raised TypeError={blocked}; replace() made a copy, original unchanged={unchanged}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,8 +144,13 @@ def main(argv: list[str] | None = None) -> int:
                 router.emit(task_failed, "task failed", task_id=task_id, worker=worker, error="lock timeout")
                 router.emit(task_reenqueued, "task re-enqueued", task_id=task_id, attempt=2)
                 continue
-            router.emit(task_completed, "task completed", task_id=task_id, worker=worker,
-                        runtime_seconds=round(rng.uniform(0.01, 0.5), 3))
+            router.emit(
+                task_completed,
+                "task completed",
+                task_id=task_id,
+                worker=worker,
+                runtime_seconds=round(rng.uniform(0.01, 0.5), 3),
+            )
             break
         router.emit(worker_heartbeat, "heartbeat", worker=worker, processed=processed[worker])
     for w in workers:
@@ -155,8 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     print(immutability(next(iter(history.by_task.values()))[0]), file=sys.stderr)
     outcomes = {task: events[-1].signal for task, events in history.by_task.items()}
     counts = {s: list(outcomes.values()).count(s) for s in sorted(set(outcomes.values()))}
-    print(f"{len(outcomes)} tasks, final states {counts}; live subscriber printed {live.printed} events",
-          file=sys.stderr)
+    print(
+        f"{len(outcomes)} tasks, final states {counts}; live subscriber printed {live.printed} events", file=sys.stderr
+    )
     return 0
 
 

@@ -42,9 +42,6 @@ def one_line(fields: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, A
     return obj
 
 
-
-
-
 def line_for(fields: dict[Any, Any], *, signal: str = "SIG", message: str = "msg") -> bytes:
     out = io.BytesIO()
     zlog.JSONSink(out).handle(zlog.Event(signal, message, fields, time_ns=T0))

@@ -42,8 +42,9 @@ def fill(path: Path | str, n: int, start: int = 0, **options: Any) -> RotatingFi
     return sink
 
 
-def raising(sink: RotatingFileSink, n: int, error: type[Exception], pause: dict[int, float] | None = None
-            ) -> dict[int, Exception]:
+def raising(
+    sink: RotatingFileSink, n: int, error: type[Exception], pause: dict[int, float] | None = None
+) -> dict[int, Exception]:
     """Hand lines 0 to n-1 to ``sink``, sleeping ``pause[i]`` seconds after line i; what each line raised."""
     raised = {}
     for i in range(n):

@@ -117,12 +117,14 @@ def test_zlog_sinks_all_is_sorted_and_exactly_the_public_names() -> None:
 
 
 def test_import_zlog_loads_no_sink_module_and_no_optional_dependency() -> None:
-    code = ("import sys\n"
-            "before = set(sys.modules)\n"
-            "import zlog\n"
-            "heavy = ('zlog.sinks.', 'orjson', 'urllib', 'inspect', 'typing_extensions', 'datetime', 'decimal',"
-            " 'dataclasses', 'prometheus_client', 'redis', 'nats', 'opentelemetry', 'http')\n"
-            "print(' '.join(sorted(m for m in set(sys.modules) - before if m.startswith(heavy))))")
+    code = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "import zlog\n"
+        "heavy = ('zlog.sinks.', 'orjson', 'urllib', 'inspect', 'typing_extensions', 'datetime', 'decimal',"
+        " 'dataclasses', 'prometheus_client', 'redis', 'nats', 'opentelemetry', 'http')\n"
+        "print(' '.join(sorted(m for m in set(sys.modules) - before if m.startswith(heavy))))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert done.stdout.split() == ["zlog.sinks.base"]
 

@@ -42,12 +42,15 @@ def test_the_same_seed_gives_the_same_outcome_for_every_job() -> None:
     assert outcomes(first.stdout) == outcomes(second.stdout)
 
 
-@pytest.mark.parametrize(("args", "complaint"), [
-    (["--jobs", "-1"], "--jobs: must be at least 0"),
-    (["--workers", "0"], "--workers: must be at least 1"),
-    (["--failure-rate", "2"], "--failure-rate: must be between 0 and 1"),
-    (["--jobs", "many"], "expected a whole number"),
-])
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--jobs", "-1"], "--jobs: must be at least 0"),
+        (["--workers", "0"], "--workers: must be at least 1"),
+        (["--failure-rate", "2"], "--failure-rate: must be between 0 and 1"),
+        (["--jobs", "many"], "expected a whole number"),
+    ],
+)
 def test_bad_options_exit_2_with_one_clear_line(args: list[str], complaint: str) -> None:
     done = demo(*args)
     assert done.returncode == 2 and complaint in done.stderr and "Traceback" not in done.stderr
@@ -55,16 +58,22 @@ def test_bad_options_exit_2_with_one_clear_line(args: list[str], complaint: str)
 
 def test_the_demo_output_feeds_zlog_tail() -> None:
     done = demo("--jobs", "10", "--seed", "1")
-    tail = subprocess.run([str(ZLOG), "tail", "-", "--signal", "JOB_QUEUED", "--format", "json"],
-                          input=done.stdout, capture_output=True, text=True, timeout=60)
+    tail = subprocess.run(
+        [str(ZLOG), "tail", "-", "--signal", "JOB_QUEUED", "--format", "json"],
+        input=done.stdout,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert tail.returncode == 0 and len(tail.stdout.splitlines()) == 10
 
 
 def test_ctrl_c_stops_the_workers_and_exits_130_quietly(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     with out.open("w") as stdout:
-        proc = subprocess.Popen([str(ZLOG), "demo", "--jobs", "20000", "--workers", "3"], stdout=stdout,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [str(ZLOG), "demo", "--jobs", "20000", "--workers", "3"], stdout=stdout, stderr=subprocess.PIPE, text=True
+        )
         assert proc.stderr is not None
         first = proc.stderr.readline()  # the backlog alert: the jobs are queued, the workers are starting
         assert "QueueBacklog" in first
@@ -79,8 +88,9 @@ def test_ctrl_c_stops_the_workers_and_exits_130_quietly(tmp_path: Path) -> None:
 
 
 def test_a_reader_that_leaves_stops_the_demo_quietly() -> None:
-    proc = subprocess.Popen([str(ZLOG), "demo", "--jobs", "20000"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(ZLOG), "demo", "--jobs", "20000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None and proc.stderr is not None
     assert json.loads(proc.stdout.readline())["signal"] == "JOB_QUEUED"
     proc.stdout.close()  # `zlog demo | head -1`

@@ -15,13 +15,16 @@ def record(signal: str = "JOB_FAILED", **fields: object) -> Record:
     return Record(b"{}", "2026-11-22T14:30:00.000000Z", "error", signal, "failed", dict(fields))
 
 
-@pytest.mark.parametrize(("text", "key", "op", "value"), [
-    ("job_id=j1", "job_id", "=", "j1"),
-    ("note=a=b", "note", "=", "a=b"),
-    ("duration_seconds>2.5", "duration_seconds", ">", "2.5"),
-    ("attempt < 3", "attempt", "<", "3"),
-    ("empty=", "empty", "=", ""),
-])
+@pytest.mark.parametrize(
+    ("text", "key", "op", "value"),
+    [
+        ("job_id=j1", "job_id", "=", "j1"),
+        ("note=a=b", "note", "=", "a=b"),
+        ("duration_seconds>2.5", "duration_seconds", ">", "2.5"),
+        ("attempt < 3", "attempt", "<", "3"),
+        ("empty=", "empty", "=", ""),
+    ],
+)
 def test_conditions_are_key_operator_value(text: str, key: str, op: str, value: str) -> None:
     condition = parse_condition(text)
     assert (condition.key, condition.op, condition.value) == (key, op, value)
@@ -57,14 +60,22 @@ def test_core_keys_can_be_conditions_unless_a_field_has_that_name() -> None:
     assert parse_condition("level=custom").test(record(level="custom"))  # the user's fields.level
 
 
-@pytest.mark.parametrize(("text", "seconds"), [
-    ("now", 0), ("NOW", 0),
-    ("1 second ago", 1), ("30 seconds ago", 30),
-    ("1 minute ago", 60), ("10 minutes ago", 600),
-    ("1 hour ago", 3600), ("2 hours ago", 7200),
-    ("1 day ago", 86400), ("2 days ago", 172800),
-    ("1.5 hours ago", 5400),
-])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("now", 0),
+        ("NOW", 0),
+        ("1 second ago", 1),
+        ("30 seconds ago", 30),
+        ("1 minute ago", 60),
+        ("10 minutes ago", 600),
+        ("1 hour ago", 3600),
+        ("2 hours ago", 7200),
+        ("1 day ago", 86400),
+        ("2 days ago", 172800),
+        ("1.5 hours ago", 5400),
+    ],
+)
 def test_relative_times_count_back_from_now(text: str, seconds: float) -> None:
     assert parse_when(text, "--since", now=NOW) == NOW - seconds
 
@@ -128,8 +139,10 @@ def test_a_time_outside_the_years_1_to_9999_is_an_input_error(text: str) -> None
         parse_when(text, "--since", now=NOW)
 
 
-@pytest.mark.parametrize("time", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "10000-01-01T00:00:00Z",
-                                  "1795357815", "20261122"])
+@pytest.mark.parametrize(
+    "time",
+    ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "10000-01-01T00:00:00Z", "1795357815", "20261122"],
+)
 def test_an_event_whose_time_no_date_holds_never_matches_a_time_range(time: str) -> None:
     event = Record(b"{}", time, None, "A", "", {})
     assert not Query([], [], -1e12, None).matches(event) and not Query([], [], None, 1e12).matches(event)

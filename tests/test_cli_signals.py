@@ -29,8 +29,15 @@ UNTYPED = zlog.Signal("CACHE_MISS")
 ALIAS = JOB_FAILED
 '''
 
-TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "object": dict, "array": list,
-         "null": type(None)}
+TYPES = {
+    "string": str,
+    "integer": int,
+    "number": (int, float),
+    "boolean": bool,
+    "object": dict,
+    "array": list,
+    "null": type(None),
+}
 
 
 def valid(value: Any, schema: dict[str, Any]) -> bool:
@@ -81,7 +88,7 @@ def test_text_lists_each_signal_once_with_level_fields_and_first_doc_line(
     out = capsys.readouterr().out
     assert out.count("JOB_FAILED") == 1 and "An attempt of a job raised." in out and "More words" not in out
     lines = out.splitlines()
-    fields = lines[lines.index(next(x for x in lines if x.startswith("JOB_FAILED"))) + 1:][:7]
+    fields = lines[lines.index(next(x for x in lines if x.startswith("JOB_FAILED"))) + 1 :][:7]
     assert [x.split()[:2] for x in fields][:2] == [["job_id:", "str"], ["attempt:", "int"]]
     assert len({x.index(x.split()[1]) for x in fields}) == 1  # the types line up
     assert any(x.split() == ["note:", "Optional[str]", "=", "None"] for x in fields)
@@ -95,11 +102,21 @@ def test_json_describes_fields_and_types(module: Path, capsys: pytest.CaptureFix
     rows = {r["signal"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
     failed = rows["JOB_FAILED"]
     assert failed["level"] == "error" and failed["typed"] is True
-    assert [f["name"] for f in failed["fields"] if f["required"]] == ["job_id", "attempt", "error",
-                                                                     "duration_seconds", "outcome"]
+    assert [f["name"] for f in failed["fields"] if f["required"]] == [
+        "job_id",
+        "attempt",
+        "error",
+        "duration_seconds",
+        "outcome",
+    ]
     note = next(f for f in failed["fields"] if f["name"] == "note")
-    assert note == {"name": "note", "type": "Optional[str]", "required": False, "default": None,
-                    "json": {"anyOf": [{"type": "string"}, {"type": "null"}]}}
+    assert note == {
+        "name": "note",
+        "type": "Optional[str]",
+        "required": False,
+        "default": None,
+        "json": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+    }
     assert rows["CACHE_MISS"] == {"signal": "CACHE_MISS", "level": None, "doc": "", "typed": False, "fields": []}
 
 
@@ -115,10 +132,26 @@ def test_the_json_schema_accepts_real_lines_and_rejects_wrong_ones(
     router = zlog.Router()
     router.route_all(zlog.JSONSink(out))
     mod = _import(module, "jobsignals_again")
-    router.emit(mod.JOB_FAILED, "failed", job_id="j1", attempt=2, error=ValueError("x"), duration_seconds=1,
-                outcome="retry", time="t")
-    router.emit(mod.JOB_FAILED, "failed", job_id="j2", attempt=1, error=ValueError("y"), duration_seconds=0.5,
-                outcome="abandon", note=None)
+    router.emit(
+        mod.JOB_FAILED,
+        "failed",
+        job_id="j1",
+        attempt=2,
+        error=ValueError("x"),
+        duration_seconds=1,
+        outcome="retry",
+        time="t",
+    )
+    router.emit(
+        mod.JOB_FAILED,
+        "failed",
+        job_id="j2",
+        attempt=1,
+        error=ValueError("y"),
+        duration_seconds=0.5,
+        outcome="abandon",
+        note=None,
+    )
     lines = [json.loads(x) for x in out.getvalue().splitlines()]
     assert all(valid(line, schema) for line in lines)
     assert not valid({**lines[0], "attempt": "2"}, schema)
@@ -142,8 +175,11 @@ def test_a_module_without_signals_is_a_note_not_an_error(capsys: pytest.CaptureF
     captured = capsys.readouterr()
     assert captured.out == "" and "declares no signals" in captured.err
     assert main(["signals", "json", "--json-schema"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"$schema": "https://json-schema.org/draft/2020-12/schema",
-                                                   "$defs": {}, "not": {}}
+    assert json.loads(capsys.readouterr().out) == {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$defs": {},
+        "not": {},
+    }
 
 
 def test_the_demo_module_lists_its_signals(capsys: pytest.CaptureFixture[str]) -> None:
@@ -199,9 +235,23 @@ def test_the_schema_types_follow_how_zlog_writes_values(tmp_path: Path, capsys: 
     router.route_all(zlog.JSONSink(out))
     import datetime as dt
 
-    router.emit(mod.RICH, "rich", at=dt.datetime(2026, 1, 2, 3, 4, 5), day=dt.date(2026, 1, 2),
-                took=dt.timedelta(seconds=1.5), ratio=float("nan"), color=mod.Color.BLUE, point=mod.Point(1, 2),
-                tags=["a"], counts={"a": 1}, pair=(1, 2), user=mod.UserId("u1"), flag=True, blob=object(), level=4)
+    router.emit(
+        mod.RICH,
+        "rich",
+        at=dt.datetime(2026, 1, 2, 3, 4, 5),
+        day=dt.date(2026, 1, 2),
+        took=dt.timedelta(seconds=1.5),
+        ratio=float("nan"),
+        color=mod.Color.BLUE,
+        point=mod.Point(1, 2),
+        tags=["a"],
+        counts={"a": 1},
+        pair=(1, 2),
+        user=mod.UserId("u1"),
+        flag=True,
+        blob=object(),
+        level=4,
+    )
     line = json.loads(out.getvalue())
     assert valid(line, schema) and line["ratio"] is None and line["fields.level"] == 4
 
@@ -224,8 +274,15 @@ def test_the_demo_schema_accepts_the_demo_lines(capsys: pytest.CaptureFixture[st
     router = zlog.Router()
     router.route_all(zlog.JSONSink(out))
     router.emit(demo.JOB_QUEUED, "queued", job_id="job-1", job_type="email")
-    router.emit(demo.JOB_FAILED, "failed", job_id="job-1", job_type="email", attempt=1,
-                error=demo.TransientError("timed out"), duration_seconds=0.01)
+    router.emit(
+        demo.JOB_FAILED,
+        "failed",
+        job_id="job-1",
+        job_type="email",
+        attempt=1,
+        error=demo.TransientError("timed out"),
+        duration_seconds=0.01,
+    )
     router.emit(demo.PAYMENT_PROCESSED, "paid", job_id="job-1", amount_cents=100, currency="EUR")
     for line in map(json.loads, out.getvalue().splitlines()):
         assert valid(line, defs[line["signal"]]), line

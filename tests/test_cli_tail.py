@@ -39,15 +39,17 @@ def tail(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[Any]
     return code, lines, captured.err
 
 
-def test_without_filters_every_line_is_written_unchanged_as_json(tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_filters_every_line_is_written_unchanged_as_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     log = write_log(tmp_path / "app.log")
     code = main(["tail", str(log), "--format", "json"])
     assert code == 0 and capsys.readouterr().out == log.read_text()
 
 
-def test_signal_globs_where_conditions_and_shorthands_combine(tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_signal_globs_where_conditions_and_shorthands_combine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     log = str(write_log(tmp_path / "app.log"))
     _, lines, _ = tail(capsys, log, "--signal", "JOB_*", "--format", "json")
     assert [x["signal"] for x in lines] == ["JOB_QUEUED", "JOB_FAILED", "JOB_FAILED"]
@@ -63,8 +65,12 @@ def test_signal_globs_where_conditions_and_shorthands_combine(tmp_path: Path,
 
 def test_since_until_and_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     log = tmp_path / "app.log"
-    log.write_text("".join(json.dumps({"time": f"2026-11-22T1{h}:00:00.000000Z", "signal": "A", "message": str(h)})
-                           + "\n" for h in range(5)))
+    log.write_text(
+        "".join(
+            json.dumps({"time": f"2026-11-22T1{h}:00:00.000000Z", "signal": "A", "message": str(h)}) + "\n"
+            for h in range(5)
+        )
+    )
     _, lines, _ = tail(capsys, str(log), "--since", "2026-11-22T11:30:00Z", "--until", "2026-11-22T13:00:00+00:00")
     assert [x["message"] for x in lines] == ["2", "3"]
     _, lines, _ = tail(capsys, str(log), "--since", "10 minutes ago")
@@ -78,14 +84,16 @@ def test_pretty_and_logfmt_formats(tmp_path: Path, capsys: pytest.CaptureFixture
     _, lines, _ = tail(capsys, log, "--signal", "JOB_FAILED", "--limit", "1", "--format", "pretty")
     assert lines == [f"{lines[0][:27]} ERROR JOB_FAILED failed job_id=j1 worker_id=w-1 duration_seconds=2.5 retry=true"]
     _, lines, _ = tail(capsys, log, "--signal", "JOB_QUEUED", "--format", "logfmt")
-    assert lines[0].endswith('level=info signal=JOB_QUEUED msg=queued job_id=j1 worker_id=w-1 priority=5')
+    assert lines[0].endswith("level=info signal=JOB_QUEUED msg=queued job_id=j1 worker_id=w-1 priority=5")
 
 
-def test_a_hostile_message_can_neither_move_the_cursor_nor_fake_a_line(tmp_path: Path,
-                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_hostile_message_can_neither_move_the_cursor_nor_fake_a_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     log = tmp_path / "app.log"
-    log.write_text(json.dumps({"signal": "A", "message": "ok\x1b[2J\rINFO fake\nline\u2028\u202e",
-                               "user": "x\x07\x9b"}) + "\n")
+    log.write_text(
+        json.dumps({"signal": "A", "message": "ok\x1b[2J\rINFO fake\nline\u2028\u202e", "user": "x\x07\x9b"}) + "\n"
+    )
     for fmt in ("pretty", "logfmt"):
         code = main(["tail", str(log), "--format", fmt, "--color", "always"])
         out = capsys.readouterr().out
@@ -95,8 +103,9 @@ def test_a_hostile_message_can_neither_move_the_cursor_nor_fake_a_line(tmp_path:
         assert "\\x1b[2J" in out and "\\u2028" in out
 
 
-def test_non_json_lines_are_marked_never_a_crash_and_skipped_by_filters(tmp_path: Path,
-                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_non_json_lines_are_marked_never_a_crash_and_skipped_by_filters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     log = tmp_path / "mixed.log"
     log.write_bytes(b'plain text\n{"signal":"A","message":"m"}\n\xff\xfe binary\n[1,2]\n')
     _, lines, _ = tail(capsys, str(log), "--format", "pretty")
@@ -110,19 +119,24 @@ def test_non_json_lines_are_marked_never_a_crash_and_skipped_by_filters(tmp_path
 def test_lines_of_every_profile_are_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for profile in ("ecs", "gcp", "datadog", "otel"):
         log = write_log(tmp_path / f"{profile}.log", profile)
-        _, lines, _ = tail(capsys, str(log), "--signal", "JOB_FAILED", "--where", "duration_seconds>1",
-                           "--format", "logfmt")
+        _, lines, _ = tail(
+            capsys, str(log), "--signal", "JOB_FAILED", "--where", "duration_seconds>1", "--format", "logfmt"
+        )
         assert len(lines) == 1 and "level=error signal=JOB_FAILED msg=failed" in lines[0], (profile, lines)
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["missing.log"], "missing.log: no such file"),
-    (["-", "--where", "no_operator"], "expected KEY=VALUE"),
-    (["-", "--where", "n>many"], "needs a number"),
-    (["-", "--since", "yesterday-ish"], "expected RFC 3339"),
-])
-def test_user_mistakes_are_one_line_and_exit_2(args: list[str], message: str,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.log"], "missing.log: no such file"),
+        (["-", "--where", "no_operator"], "expected KEY=VALUE"),
+        (["-", "--where", "n>many"], "needs a number"),
+        (["-", "--since", "yesterday-ish"], "expected RFC 3339"),
+    ],
+)
+def test_user_mistakes_are_one_line_and_exit_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = tail(capsys, *args)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
@@ -130,8 +144,12 @@ def test_user_mistakes_are_one_line_and_exit_2(args: list[str], message: str,
 def test_the_console_script_reads_stdin(tmp_path: Path) -> None:
     log = write_log(tmp_path / "app.log")
     script = Path(sys.executable).with_name("zlog")
-    done = subprocess.run([str(script), "tail", "-", "--signal", "JOB_FAILED", "--format", "json"],
-                          input=log.read_bytes(), capture_output=True, timeout=60)
+    done = subprocess.run(
+        [str(script), "tail", "-", "--signal", "JOB_FAILED", "--format", "json"],
+        input=log.read_bytes(),
+        capture_output=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert [json.loads(x)["job_id"] for x in done.stdout.splitlines()] == ["j1", "j2"]
 
@@ -140,8 +158,11 @@ def test_follow_reads_appended_lines_across_rotation_and_truncation(tmp_path: Pa
     log = tmp_path / "app.log"
     log.write_text('{"signal":"A","message":"1"}\n')
     script = Path(sys.executable).with_name("zlog")
-    proc = subprocess.Popen([str(script), "tail", "-f", str(log), "--format", "json", "--limit", "4",
-                             "--interval", "0.05"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(script), "tail", "-f", str(log), "--format", "json", "--limit", "4", "--interval", "0.05"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
     def writer() -> None:
         time.sleep(0.5)
@@ -174,8 +195,11 @@ def test_ctrl_c_while_following_exits_quietly_with_130(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_text('{"signal":"A","message":"1"}\n')
     script = Path(sys.executable).with_name("zlog")
-    proc = subprocess.Popen([str(script), "tail", "-f", str(log), "--format", "json", "--interval", "0.05"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(script), "tail", "-f", str(log), "--format", "json", "--interval", "0.05"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdout is not None
     assert json.loads(proc.stdout.readline())["message"] == "1"  # following now
     proc.send_signal(signal.SIGINT)
@@ -197,8 +221,9 @@ def run_on_terminal(monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
     return raw.getvalue().decode()
 
 
-def test_on_a_terminal_output_is_pretty_and_colored_unless_no_color(tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_on_a_terminal_output_is_pretty_and_colored_unless_no_color(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     log = str(write_log(tmp_path / "app.log"))
     monkeypatch.delenv("NO_COLOR", raising=False)
     colored = run_on_terminal(monkeypatch, log, "--signal", "JOB_FAILED")
@@ -213,13 +238,15 @@ def test_on_a_terminal_output_is_pretty_and_colored_unless_no_color(tmp_path: Pa
     assert "\x1b" not in never
 
 
-def test_lines_across_read_chunks_crlf_and_a_missing_final_newline_are_whole(tmp_path: Path,
-                                                                            capsys: pytest.CaptureFixture[str],
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lines_across_read_chunks_crlf_and_a_missing_final_newline_are_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from zlog.cli import _read
 
-    lines = [json.dumps({"signal": "JOB_FAILED" if i % 3 == 0 else "OTHER", "message": "x" * (i % 50), "i": i})
-             for i in range(300)]
+    lines = [
+        json.dumps({"signal": "JOB_FAILED" if i % 3 == 0 else "OTHER", "message": "x" * (i % 50), "i": i})
+        for i in range(300)
+    ]
     log = tmp_path / "app.log"
     log.write_bytes(b"\r\n".join(x.encode() for x in lines) + b"\n\n" + b'{"signal":"LAST","message":"no newline"}')
     monkeypatch.setattr(_read, "CHUNK", 37)  # every line crosses a read boundary
@@ -230,14 +257,17 @@ def test_lines_across_read_chunks_crlf_and_a_missing_final_newline_are_whole(tmp
 
 
 def test_the_signal_only_fast_path_reads_every_profile_and_checks_the_real_signal(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     for profile in ("ecs", "gcp", "datadog", "otel", None):
         log = write_log(tmp_path / f"{profile}.log", profile)
         _, lines, _ = tail(capsys, str(log), "--signal", "JOB_FAILED", "--format", "json")
         assert len(lines) == 2, (profile, lines)
     decoy = tmp_path / "decoy.log"
-    decoy.write_text('{"signal":"A","message":"m","nested":{"signal":"JOB_FAILED"}}\n'
-                     'not json "JOB_FAILED"\n{"signal":"JOB_FAILED","message":"real"}\n')
+    decoy.write_text(
+        '{"signal":"A","message":"m","nested":{"signal":"JOB_FAILED"}}\n'
+        'not json "JOB_FAILED"\n{"signal":"JOB_FAILED","message":"real"}\n'
+    )
     _, lines, _ = tail(capsys, str(decoy), "--signal", "JOB_FAILED", "--format", "json")
     assert [x["message"] for x in lines] == ["real"]
 
@@ -245,8 +275,11 @@ def test_the_signal_only_fast_path_reads_every_profile_and_checks_the_real_signa
 def test_follow_waits_for_a_file_that_does_not_exist_yet(tmp_path: Path) -> None:
     log = tmp_path / "later.log"
     script = Path(sys.executable).with_name("zlog")
-    proc = subprocess.Popen([str(script), "tail", "-f", str(log), "--format", "json", "--limit", "1",
-                             "--interval", "0.05"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(script), "tail", "-f", str(log), "--format", "json", "--limit", "1", "--interval", "0.05"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         time.sleep(0.5)
         log.write_text('{"signal":"A","message":"appeared"}\n')
@@ -267,17 +300,21 @@ ODD_LINES = [
 ]
 
 
-def test_lines_with_odd_values_get_one_rendering_each_in_every_format(tmp_path: Path,
-                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_lines_with_odd_values_get_one_rendering_each_in_every_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     log = tmp_path / "odd.log"
     log.write_text("\n".join(ODD_LINES) + "\n")
     for fmt in ("json", "logfmt"):
         code, lines, err = tail(capsys, str(log), "--format", fmt)
         assert code == 0 and len(lines) == len(ODD_LINES) and err == "", (fmt, lines, err)
     _, lines, _ = tail(capsys, str(log), "--format", "pretty")
-    assert lines == ["99999999999999999999999 -     OTEL x attributes=7", "t []    DD m",
-                     '0000-01-01 00:00:00Z {"X":1} A [1,2] attributes=[{"key":1}]',
-                     '1970-01-01 00:00:00.000000Z -     E {"arrayValue":[1]} k={"kvlistValue":{"values":[5]}}']
+    assert lines == [
+        "99999999999999999999999 -     OTEL x attributes=7",
+        "t []    DD m",
+        '0000-01-01 00:00:00Z {"X":1} A [1,2] attributes=[{"key":1}]',
+        '1970-01-01 00:00:00.000000Z -     E {"arrayValue":[1]} k={"kvlistValue":{"values":[5]}}',
+    ]
     _, lines, _ = tail(capsys, str(log), "--since", "1970-01-01T00:00:00Z", "--format", "json")
     assert [x.get("eventName") for x in lines] == ["E"]  # the other times are no times
 
@@ -286,8 +323,11 @@ def test_follow_keeps_going_after_lines_that_are_odd_or_not_events(tmp_path: Pat
     log = tmp_path / "app.log"
     log.write_text('{"signal":"A","message":"1"}\n')
     script = Path(sys.executable).with_name("zlog")
-    proc = subprocess.Popen([str(script), "tail", "-f", str(log), "--format", "pretty", "--limit", "4",
-                             "--interval", "0.05"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(script), "tail", "-f", str(log), "--format", "pretty", "--limit", "4", "--interval", "0.05"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdout is not None
     try:
         first = proc.stdout.readline()  # following now
@@ -301,5 +341,10 @@ def test_follow_keeps_going_after_lines_that_are_odd_or_not_events(tmp_path: Pat
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0 and err == b"", err
-    assert (first + out).decode().splitlines() == ["- -     A 1", "99999999999999999999999 -     OTEL x attributes=7",
-                                                   "t []    DD m", "?? not json at all", "- -     A 2"]
+    assert (first + out).decode().splitlines() == [
+        "- -     A 1",
+        "99999999999999999999999 -     OTEL x attributes=7",
+        "t []    DD m",
+        "?? not json at all",
+        "- -     A 2",
+    ]

@@ -1,4 +1,4 @@
-"""How field values are written (zlog/_encode.py): every value gives one valid JSON line."""
+"""How field values are written (src/zlog/_encode.py): every value gives one valid JSON line."""
 
 from __future__ import annotations
 

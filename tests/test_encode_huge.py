@@ -1,4 +1,4 @@
-"""Huge field values (zlog/_encode.py, zlog/_truncate.py): bounded work, then the documented shortened line."""
+"""Huge field values (src/zlog/_encode.py, src/zlog/_truncate.py): bounded work, then the documented shortened line."""
 
 from __future__ import annotations
 

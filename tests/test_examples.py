@@ -63,8 +63,15 @@ def test_failures_are_retried_and_business_and_worker_signals_appear(
 ) -> None:
     lines = events(first_run.stdout)
     signals = {line["signal"] for line in lines}
-    assert {"JOB_FAILED", "JOB_RETRYING", "JOB_STARTED", "WORKER_STARTED", "WORKER_STOPPED",
-            "WORKER_BUSY", "QUEUE_HEALTH_CHECK"} <= signals
+    assert {
+        "JOB_FAILED",
+        "JOB_RETRYING",
+        "JOB_STARTED",
+        "WORKER_STARTED",
+        "WORKER_STOPPED",
+        "WORKER_BUSY",
+        "QUEUE_HEALTH_CHECK",
+    } <= signals
     assert signals & {"EMAIL_SENT", "REPORT_GENERATED", "DATA_PROCESSED", "PAYMENT_PROCESSED"}
     failed = next(line for line in lines if line["signal"] == "JOB_FAILED")
     assert failed["error"]["type"].endswith("TransientError")  # type: ignore[index]

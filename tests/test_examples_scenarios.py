@@ -18,13 +18,13 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 RULES = EXAMPLES / "prometheus" / "alert_rules.yml"
 CONFIG = EXAMPLES / "prometheus" / "prometheus.yml"
-needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None,
-                                    reason="promtool not installed (apt-get install prometheus)")
+needs_promtool = pytest.mark.skipif(
+    shutil.which("promtool") is None, reason="promtool not installed (apt-get install prometheus)"
+)
 
 
 def run(script: str, *args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, str(EXAMPLES / script), *args], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run([sys.executable, str(EXAMPLES / script), *args], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return done
 
@@ -37,9 +37,21 @@ def test_event_monitoring_covers_the_lifecycle_and_its_live_analysis_matches_the
     done = run("event_monitoring.py", "--jobs", "200", "--burst", "5000", "--seed", "2", "--out", str(out))
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     signals = Counter(x["signal"] for x in lines)
-    assert {"SCHEDULED", "SCHEDULE_TRIGGERED", "RETRY_SCHEDULED", "JOB_ENQUEUED", "JOB_STARTED", "JOB_COMPLETED",
-            "JOB_FAILED", "WORKER_STARTED", "WORKER_STOPPED", "WORKER_IDLE", "WORKER_BUSY", "WORKER_HEARTBEAT",
-            "WORKER_ERROR"} <= set(signals)
+    assert {
+        "SCHEDULED",
+        "SCHEDULE_TRIGGERED",
+        "RETRY_SCHEDULED",
+        "JOB_ENQUEUED",
+        "JOB_STARTED",
+        "JOB_COMPLETED",
+        "JOB_FAILED",
+        "WORKER_STARTED",
+        "WORKER_STOPPED",
+        "WORKER_IDLE",
+        "WORKER_BUSY",
+        "WORKER_HEARTBEAT",
+        "WORKER_ERROR",
+    } <= set(signals)
     assert signals["JOB_ENQUEUED"] == 200 and signals["WORKER_HEARTBEAT"] >= 5000  # the burst is in the file
     heartbeat = next(x for x in lines if x["signal"] == "WORKER_HEARTBEAT")
     assert {"hostname", "pid", "active_jobs", "concurrency_limit"} <= set(heartbeat)
@@ -50,8 +62,9 @@ def test_event_monitoring_covers_the_lifecycle_and_its_live_analysis_matches_the
     performance, errors, utilization = done.stderr.splitlines()[-3:]
     assert f"{completed + failed} attempts, success rate {completed / (completed + failed):.1%}" in performance
     assert f"average duration {sum(durations) / len(durations):.3f} s" in performance
-    types = Counter(x["error"]["type"].rsplit(".", 1)[-1] for x in lines
-                    if x["signal"] in ("JOB_FAILED", "WORKER_ERROR"))
+    types = Counter(
+        x["error"]["type"].rsplit(".", 1)[-1] for x in lines if x["signal"] in ("JOB_FAILED", "WORKER_ERROR")
+    )
     top, count = types.most_common(1)[0]
     assert errors.startswith(f"error patterns: {top} x{count}")
     assert all(f"worker-{n} " in utilization for n in range(3)) and "fleet of 200 workers" in utilization
@@ -72,8 +85,17 @@ def test_task_events_reach_every_sink_the_live_subscriber_in_order_and_stay_immu
     live = [x.split()[1:3] for x in done.stderr.splitlines() if x.startswith("live: ")]
     # the live view saw every event the JSON sink wrote, in the same order, with the same subject
     assert live == [[x["signal"], x.get("task_id") or x["worker"]] for x in lines]
-    assert {"task_enqueued", "task_started", "task_completed", "task_failed", "task_reenqueued", "task_cancelled",
-            "worker_online", "worker_heartbeat", "worker_offline"} <= {signal for signal, _ in live}
+    assert {
+        "task_enqueued",
+        "task_started",
+        "task_completed",
+        "task_failed",
+        "task_reenqueued",
+        "task_cancelled",
+        "worker_online",
+        "worker_heartbeat",
+        "worker_offline",
+    } <= {signal for signal, _ in live}
     assert "raised TypeError=True; replace() made a copy, original unchanged=True" in done.stderr
     assert f"live subscriber printed {len(lines)} events" in done.stderr
 
@@ -90,14 +112,33 @@ def test_health_checks_walk_through_degraded_unhealthy_and_recovery() -> None:
     assert steps[3]["checks"]["worker:worker-2"]["status"] == "UNHEALTHY"
     assert steps[4]["checks"]["worker:scheduler"]["status"] == "UNHEALTHY"
     assert steps[4]["checks"]["queue:emails"]["status"] == "UNHEALTHY"
-    assert {"worker:worker-1", "worker:worker-2", "worker:scheduler", "queue:default", "queue:emails",
-            "failure_rate"} == set(steps[-1]["checks"]) and not steps[-1]["problems"]
+    assert {
+        "worker:worker-1",
+        "worker:worker-2",
+        "worker:scheduler",
+        "queue:default",
+        "queue:emails",
+        "failure_rate",
+    } == set(steps[-1]["checks"]) and not steps[-1]["problems"]
 
 
 # -- prometheus_alerting.py + prometheus/*.yml -----------------------------------------------------------
 
-PROMQL_WORDS = {"and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "group_left",
-                "group_right", "inf", "nan"}
+PROMQL_WORDS = {
+    "and",
+    "or",
+    "unless",
+    "bool",
+    "offset",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "inf",
+    "nan",
+}
 
 
 def rule_exprs() -> list[str]:
@@ -110,7 +151,7 @@ def rule_exprs() -> list[str]:
         indent, value = len(match.group(1)), match.group(2).strip()
         if value in ("|", ">", "|-", ">-"):
             block = []
-            for following in lines[i + 1:]:
+            for following in lines[i + 1 :]:
                 if following.strip() and len(following) - len(following.lstrip()) <= indent:
                     break
                 block.append(following.strip())
@@ -126,7 +167,7 @@ def metric_names(expr: str) -> set[str]:
     expr = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", expr)
     names = set()
     for match in re.finditer(r"(?<![\w.])[A-Za-z_:][\w:]*", expr):
-        if not expr[match.end():].lstrip().startswith("(") and match.group().lower() not in PROMQL_WORDS:
+        if not expr[match.end() :].lstrip().startswith("(") and match.group().lower() not in PROMQL_WORDS:
             names.add(match.group())
     return names
 
@@ -139,9 +180,21 @@ def test_the_expression_parser_finds_metric_names_only() -> None:
 def test_prometheus_example_serves_every_metric_its_alert_rules_use_and_health() -> None:
     from prometheus_client.parser import text_string_to_metric_families
 
-    proc = subprocess.Popen([sys.executable, str(EXAMPLES / "prometheus_alerting.py"), "--port", "0",
-                             "--serve-seconds", "3", "--jobs", "300"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(EXAMPLES / "prometheus_alerting.py"),
+            "--port",
+            "0",
+            "--serve-seconds",
+            "3",
+            "--jobs",
+            "300",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()  # printed once the server listens
@@ -162,11 +215,20 @@ def test_prometheus_example_serves_every_metric_its_alert_rules_use_and_health()
     samples = {s.name for family in text_string_to_metric_families(exposition) for s in family.samples}
     exprs = rule_exprs()
     used = set().union(*map(metric_names, exprs))
-    assert len(exprs) >= 5 and used >= {"zlog_jobs_failed_total", "zlog_jobs_completed_total", "zlog_queue_depth",
-                                        "zlog_worker_utilization", "zlog_job_processing_seconds_bucket"}
+    assert len(exprs) >= 5 and used >= {
+        "zlog_jobs_failed_total",
+        "zlog_jobs_completed_total",
+        "zlog_queue_depth",
+        "zlog_worker_utilization",
+        "zlog_job_processing_seconds_bucket",
+    }
     assert used <= samples, f"alert rules use metrics the example does not export: {used - samples}"
-    depth = {s.labels["priority"] for f in text_string_to_metric_families(exposition) for s in f.samples
-             if s.name == "zlog_queue_depth"}
+    depth = {
+        s.labels["priority"]
+        for f in text_string_to_metric_families(exposition)
+        for s in f.samples
+        if s.name == "zlog_queue_depth"
+    }
     assert depth == {"high", "normal", "low"}
     assert health["status"] in ("HEALTHY", "DEGRADED", "UNHEALTHY") and "checks" in health
     assert code == (503 if health["status"] == "UNHEALTHY" else 200)
@@ -205,39 +267,69 @@ def alert(name: str, at: str, labels: dict[str, str], summary: str | None) -> di
 
 @needs_promtool
 def test_promtool_unit_tests_show_the_alerts_fire_when_they_should(tmp_path: Path) -> None:
-    failing = {"interval": "1m", "input_series": [
-        {"series": 'zlog_jobs_completed_total{job_type="email"}', "values": "0+70x30"},
-        {"series": 'zlog_jobs_failed_total{job_type="email"}', "values": "0+30x30"},
-        {"series": 'zlog_events_total{signal="WORKER_HEARTBEAT"}', "values": "0+6x10 60x30"},
-        {"series": 'zlog_queue_depth{priority="high"}', "values": "150x30"},
-        {"series": 'zlog_queue_depth{priority="low"}', "values": "3x30"},
-        {"series": 'zlog_worker_utilization{worker_id="worker-0"}', "values": "1x30"},
-        {"series": 'zlog_worker_utilization{worker_id="worker-1"}', "values": "0.95x30"},
-    ], "alert_rule_test": [
-        alert("JobFailureRateHigh", "10m", {"severity": "page"}, "More than 20% of job attempts failed over 5 minutes"),
-        alert("WorkerHeartbeatsStopped", "5m", {}, None),
-        alert("WorkerHeartbeatsStopped", "25m", {"severity": "page"},
-              "No worker heartbeat for 10 minutes: the workers are down or stuck"),
-        alert("QueueDepthHigh", "15m", {"severity": "warning", "priority": "high"},
-              "150 high-priority jobs are waiting"),
-        alert("WorkersSaturated", "20m", {"severity": "warning"}, "Workers are more than 90% busy: add capacity"),
-        alert("NoJobsCompleting", "20m", {}, None),
-    ]}
-    healthy = {"interval": "1m", "input_series": [
-        {"series": 'zlog_jobs_completed_total{job_type="email"}', "values": "0+95x30"},
-        {"series": 'zlog_jobs_failed_total{job_type="email"}', "values": "0+5x30"},
-        {"series": 'zlog_jobs_submitted_total{job_type="email"}', "values": "0+100x30"},
-        {"series": 'zlog_queue_depth{priority="high"}', "values": "20x30"},
-        {"series": 'zlog_worker_utilization{worker_id="worker-0"}', "values": "0.5x30"},
-    ], "alert_rule_test": [alert(name, "25m", {}, None) for name in
-                           ("JobFailureRateHigh", "QueueDepthHigh", "WorkersSaturated", "NoJobsCompleting")]}
-    stalled = {"interval": "1m", "input_series": [
-        {"series": 'zlog_jobs_completed_total{job_type="email"}', "values": "0+10x5 50x30"},
-        {"series": 'zlog_jobs_submitted_total{job_type="email"}', "values": "0+10x35"},
-    ], "alert_rule_test": [alert("NoJobsCompleting", "35m", {"severity": "page"},
-                                 "Jobs are submitted but none completed in 15 minutes")]}
+    failing = {
+        "interval": "1m",
+        "input_series": [
+            {"series": 'zlog_jobs_completed_total{job_type="email"}', "values": "0+70x30"},
+            {"series": 'zlog_jobs_failed_total{job_type="email"}', "values": "0+30x30"},
+            {"series": 'zlog_events_total{signal="WORKER_HEARTBEAT"}', "values": "0+6x10 60x30"},
+            {"series": 'zlog_queue_depth{priority="high"}', "values": "150x30"},
+            {"series": 'zlog_queue_depth{priority="low"}', "values": "3x30"},
+            {"series": 'zlog_worker_utilization{worker_id="worker-0"}', "values": "1x30"},
+            {"series": 'zlog_worker_utilization{worker_id="worker-1"}', "values": "0.95x30"},
+        ],
+        "alert_rule_test": [
+            alert(
+                "JobFailureRateHigh", "10m", {"severity": "page"}, "More than 20% of job attempts failed over 5 minutes"
+            ),
+            alert("WorkerHeartbeatsStopped", "5m", {}, None),
+            alert(
+                "WorkerHeartbeatsStopped",
+                "25m",
+                {"severity": "page"},
+                "No worker heartbeat for 10 minutes: the workers are down or stuck",
+            ),
+            alert(
+                "QueueDepthHigh",
+                "15m",
+                {"severity": "warning", "priority": "high"},
+                "150 high-priority jobs are waiting",
+            ),
+            alert("WorkersSaturated", "20m", {"severity": "warning"}, "Workers are more than 90% busy: add capacity"),
+            alert("NoJobsCompleting", "20m", {}, None),
+        ],
+    }
+    healthy = {
+        "interval": "1m",
+        "input_series": [
+            {"series": 'zlog_jobs_completed_total{job_type="email"}', "values": "0+95x30"},
+            {"series": 'zlog_jobs_failed_total{job_type="email"}', "values": "0+5x30"},
+            {"series": 'zlog_jobs_submitted_total{job_type="email"}', "values": "0+100x30"},
+            {"series": 'zlog_queue_depth{priority="high"}', "values": "20x30"},
+            {"series": 'zlog_worker_utilization{worker_id="worker-0"}', "values": "0.5x30"},
+        ],
+        "alert_rule_test": [
+            alert(name, "25m", {}, None)
+            for name in ("JobFailureRateHigh", "QueueDepthHigh", "WorkersSaturated", "NoJobsCompleting")
+        ],
+    }
+    stalled = {
+        "interval": "1m",
+        "input_series": [
+            {"series": 'zlog_jobs_completed_total{job_type="email"}', "values": "0+10x5 50x30"},
+            {"series": 'zlog_jobs_submitted_total{job_type="email"}', "values": "0+10x35"},
+        ],
+        "alert_rule_test": [
+            alert(
+                "NoJobsCompleting", "35m", {"severity": "page"}, "Jobs are submitted but none completed in 15 minutes"
+            )
+        ],
+    }
     tests = tmp_path / "alert_rules_test.yml"  # JSON is YAML
-    tests.write_text(json.dumps({"rule_files": [str(RULES)], "evaluation_interval": "1m",
-                                 "tests": [failing, healthy, stalled]}, indent=1))
+    tests.write_text(
+        json.dumps(
+            {"rule_files": [str(RULES)], "evaluation_interval": "1m", "tests": [failing, healthy, stalled]}, indent=1
+        )
+    )
     done = subprocess.run(["promtool", "test", "rules", str(tests)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -44,8 +44,16 @@ def test_trace_context_adds_the_current_span_ids_as_lowercase_hex() -> None:
 
 def test_events_become_log_records_with_severity_body_and_attributes() -> None:
     router, exporter = exporting()
-    router.emit(zlog.Signal("JOB_FAILED", level="error"), "job failed", job_id="j1", attempt=2,
-                error=ValueError("bad input"), payload={"a": [1, 2]}, tags=["x", "y"], note=None)
+    router.emit(
+        zlog.Signal("JOB_FAILED", level="error"),
+        "job failed",
+        job_id="j1",
+        attempt=2,
+        error=ValueError("bad input"),
+        payload={"a": [1, 2]},
+        tags=["x", "y"],
+        note=None,
+    )
     router.emit("CUSTOM", "no level")
     first, second = (r.log_record for r in exporter.get_finished_logs())
     assert (first.severity_number, first.severity_text, first.body) == (SeverityNumber.ERROR, "ERROR", "job failed")

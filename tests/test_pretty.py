@@ -11,8 +11,21 @@ from zlog import _pretty
 
 TIME = "2026-11-22T14:30:15.000000Z"
 HOSTILE = [
-    "\x1b[2J", "\x1b]0;title\x07", "\r", "\n", "\x00", "\x08", "\x7f", "\x85", "\x9b31m",
-    "\u2028", "\u2029", "\u202e", "\u2066", "\u200f", "\ufeff",
+    "\x1b[2J",
+    "\x1b]0;title\x07",
+    "\r",
+    "\n",
+    "\x00",
+    "\x08",
+    "\x7f",
+    "\x85",
+    "\x9b31m",
+    "\u2028",
+    "\u2029",
+    "\u202e",
+    "\u2066",
+    "\u200f",
+    "\ufeff",
 ]
 
 
@@ -26,8 +39,21 @@ def test_missing_time_and_level_are_dashes() -> None:
 
 
 def test_strings_with_spaces_or_quotes_are_quoted_and_other_values_are_json() -> None:
-    line = _pretty.render(TIME, "warn", "A", "m", {"note": "two words", "q": 'say "hi"', "empty": "",
-                                                   "ok": True, "none": None, "items": [1, "x"], "obj": {"k": 1}})
+    line = _pretty.render(
+        TIME,
+        "warn",
+        "A",
+        "m",
+        {
+            "note": "two words",
+            "q": 'say "hi"',
+            "empty": "",
+            "ok": True,
+            "none": None,
+            "items": [1, "x"],
+            "obj": {"k": 1},
+        },
+    )
     assert line.endswith('note="two words" q="say \\"hi\\"" empty="" ok=true none=null items=[1,"x"] obj={"k":1}')
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -12,8 +11,7 @@ import pytest
 
 import zlog
 from zlog import Event, Router
-from zlog.processors import CallerInfo, Enrich, Filter, RateLimit, Redact, Sample
-from zlog.testing import CapturedEvents
+from zlog.processors import Enrich, Filter, RateLimit, Redact, Sample
 
 
 def pipeline(*processors: Any) -> tuple[Router, list[Event]]:
@@ -62,16 +60,28 @@ def test_filter_keeps_events_where_the_predicate_is_true() -> None:
 
 
 def test_enrich_adds_defaults_and_the_events_fields_win() -> None:
-    router, got = pipeline(Enrich({"service": "worker", "env": "prod"}, region="eu",
-                                  dynamic=lambda e: {"signal_len": len(e.signal)}))
+    router, got = pipeline(
+        Enrich({"service": "worker", "env": "prod"}, region="eu", dynamic=lambda e: {"signal_len": len(e.signal)})
+    )
     router.emit("JOB", "x", env="staging")
     assert got[0].fields == {"service": "worker", "env": "staging", "region": "eu", "signal_len": 3}
 
 
 @pytest.mark.parametrize(
     "key",
-    ["password", "db_password", "PASSWD", "client_secret", "access_token", "api_key", "X-Api-Key", "apikey",
-     "Authorization", "cookie", "Set-Cookie"],
+    [
+        "password",
+        "db_password",
+        "PASSWD",
+        "client_secret",
+        "access_token",
+        "api_key",
+        "X-Api-Key",
+        "apikey",
+        "Authorization",
+        "cookie",
+        "Set-Cookie",
+    ],
 )
 def test_redact_masks_sensitive_keys_case_insensitively(key: str) -> None:
     router, got = pipeline(Redact())
@@ -393,8 +403,13 @@ def test_rate_limit_of_zero_drops_everything_of_that_signal() -> None:
 
 @pytest.mark.parametrize(
     ("args", "kwargs"),
-    [((-1,), {}), ((float("nan"),), {}), ((1,), {"period": float("nan")}), ((1,), {"period": -1.0}),
-     ((float("inf"),), {})],
+    [
+        ((-1,), {}),
+        ((float("nan"),), {}),
+        ((1,), {"period": float("nan")}),
+        ((1,), {"period": -1.0}),
+        ((float("inf"),), {}),
+    ],
 )
 def test_rate_limit_rejects_nonsense_limits_and_periods(args: tuple[float, ...], kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
@@ -446,53 +461,3 @@ def test_processors_named_explicitly_appear_in_reports_and_list_in_order() -> No
     assert next(e for e in reports if e.signal == "ZLOG_PROCESSOR_ERROR").fields["processor"] == "divider"
     with pytest.raises(TypeError):
         router.add_processor("not callable")  # type: ignore[arg-type]
-
-
-def _emit_here(router: Router) -> int:
-    router.emit("JOB_DONE", "done")
-    return sys._getframe().f_lineno - 1
-
-
-def test_caller_info_names_the_file_line_and_function_that_emitted() -> None:
-    router = Router()
-    got = CapturedEvents()
-    router.add_processor(CallerInfo())
-    router.route_all(got)
-    line = _emit_here(router)
-    assert got[0].fields["file"] == __file__
-    assert got[0].fields["line"] == line and got[0].fields["function"] == "_emit_here"
-
-
-def test_caller_info_passes_over_zlog_and_logging_to_the_callers_frame() -> None:
-    import logging
-
-    from zlog.stdlib import ZlogHandler
-
-    router = Router()
-    got = CapturedEvents()
-    router.add_processor(CallerInfo())
-    router.route_all(got)
-    logger = logging.getLogger("zlog.tests.caller")
-    logger.propagate = False
-    logger.addHandler(ZlogHandler(router=router))
-    logger.warning("through logging")
-    line = sys._getframe().f_lineno - 1
-    assert got[0].fields["function"] == "test_caller_info_passes_over_zlog_and_logging_to_the_callers_frame"
-    assert got[0].fields["line"] == line
-
-
-def test_caller_info_keeps_fields_the_event_already_has() -> None:
-    router = Router()
-    got = CapturedEvents()
-    router.add_processor(CallerInfo())
-    router.route_all(got)
-    router.emit("UPLOAD", "uploaded", file="report.pdf")
-    assert got[0].fields["file"] == "report.pdf" and "line" in got[0].fields
-
-
-def test_without_caller_info_events_carry_no_caller_fields() -> None:
-    router = Router()
-    got = CapturedEvents()
-    router.route_all(got)
-    router.emit("JOB_DONE", "done")
-    assert not {"file", "line", "function"} & set(got[0].fields)

@@ -11,7 +11,8 @@ import pytest
 
 import zlog
 from zlog import Router, _profiles
-from zlog._profiles import PROFILES, detect, normalize
+from zlog._profiles import PROFILES
+from zlog._readback import detect, normalize
 from zlog.cli._read import parse
 
 TRACE = "95f0f8dfd7c44a925717c0f614a19578"
@@ -78,8 +79,18 @@ def test_a_user_field_never_takes_a_reserved_key_of_the_profile() -> None:
 
 
 def test_otel_writes_the_otlp_json_log_record_shape() -> None:
-    obj = line("otel", job_id="j1", attempt=3, ratio=0.5, ok=True, nothing=None, payload={"a": [1, "x"]},
-               error=failure(), trace_id=TRACE, span_id=SPAN)
+    obj = line(
+        "otel",
+        job_id="j1",
+        attempt=3,
+        ratio=0.5,
+        ok=True,
+        nothing=None,
+        payload={"a": [1, "x"]},
+        error=failure(),
+        trace_id=TRACE,
+        span_id=SPAN,
+    )
     assert obj["timeUnixNano"].isdigit() and obj["severityNumber"] == 17 and obj["severityText"] == "ERROR"
     assert obj["body"] == {"stringValue": "job failed"} and obj["eventName"] == "JOB_FAILED"
     assert (obj["traceId"], obj["spanId"]) == (TRACE, SPAN)
@@ -87,8 +98,11 @@ def test_otel_writes_the_otlp_json_log_record_shape() -> None:
     assert attributes["signal"] == {"stringValue": "JOB_FAILED"}
     assert attributes["attempt"] == {"intValue": "3"} and attributes["ratio"] == {"doubleValue": 0.5}
     assert attributes["ok"] == {"boolValue": True} and attributes["nothing"] == {}
-    assert attributes["payload"] == {"kvlistValue": {"values": [{"key": "a", "value": {"arrayValue": {
-        "values": [{"intValue": "1"}, {"stringValue": "x"}]}}}]}}
+    assert attributes["payload"] == {
+        "kvlistValue": {
+            "values": [{"key": "a", "value": {"arrayValue": {"values": [{"intValue": "1"}, {"stringValue": "x"}]}}}]
+        }
+    }
     assert attributes["exception.type"] == {"stringValue": "ValueError"}
     assert "exception.stacktrace" in attributes
     assert "severityNumber" not in line("otel", "NO_LEVEL", "n")
@@ -121,16 +135,39 @@ def test_a_long_profile_line_is_truncated_and_stays_valid_json() -> None:
 # -- reading back: a user field never decides the profile -------------------------------------------------
 
 #: User fields named like the keys of every profile (and of the native line).
-COLLIDING = {"severity": "ERROR", "status": "completed", "timestamp": "2020-01-01T00:00:00Z", "evt.name": "OTHER",
-             "@timestamp": "2020-01-01T00:00:00Z", "log.level": "warn", "event.action": "act", "ecs.version": "1",
-             "timeUnixNano": "5", "observedTimeUnixNano": "7", "body": {"stringValue": "b"}, "eventName": "EV",
-             "severityText": "WARN", "attributes": [1], "time": "user time", "level": "user level",
-             "message": "user message", "signal": "USER", "stack_trace": "st", "dd.trace_id": "1",
-             "logging.googleapis.com/trace": "t", "traceId": "tid", "error": "text error"}
+COLLIDING = {
+    "severity": "ERROR",
+    "status": "completed",
+    "timestamp": "2020-01-01T00:00:00Z",
+    "evt.name": "OTHER",
+    "@timestamp": "2020-01-01T00:00:00Z",
+    "log.level": "warn",
+    "event.action": "act",
+    "ecs.version": "1",
+    "timeUnixNano": "5",
+    "observedTimeUnixNano": "7",
+    "body": {"stringValue": "b"},
+    "eventName": "EV",
+    "severityText": "WARN",
+    "attributes": [1],
+    "time": "user time",
+    "level": "user level",
+    "message": "user message",
+    "signal": "USER",
+    "stack_trace": "st",
+    "dd.trace_id": "1",
+    "logging.googleapis.com/trace": "t",
+    "traceId": "tid",
+    "error": "text error",
+}
 #: The same, one profile's keys at a time.
-KEY_SETS = {"gcp": {"severity": "ERROR"}, "datadog": {"status": "ok", "timestamp": "t", "evt.name": "e"},
-            "ecs": {"@timestamp": "t", "log.level": "warn"}, "otel": {"timeUnixNano": "5", "body": "b"},
-            "all": COLLIDING}
+KEY_SETS = {
+    "gcp": {"severity": "ERROR"},
+    "datadog": {"status": "ok", "timestamp": "t", "evt.name": "e"},
+    "ecs": {"@timestamp": "t", "log.level": "warn"},
+    "otel": {"timeUnixNano": "5", "body": "b"},
+    "all": COLLIDING,
+}
 
 
 def read_back(profile: str | None, level: str | None, fields: dict[str, Any]) -> tuple[str | None, Any]:
@@ -145,8 +182,9 @@ def read_back(profile: str | None, level: str | None, fields: dict[str, Any]) ->
 @pytest.mark.parametrize("level", ["error", None])
 @pytest.mark.parametrize("keys", sorted(KEY_SETS))
 @pytest.mark.parametrize("profile", [None, *sorted(PROFILES)])
-def test_a_line_reads_back_as_written_whatever_its_user_fields_are_named(profile: str | None, keys: str,
-                                                                         level: str | None) -> None:
+def test_a_line_reads_back_as_written_whatever_its_user_fields_are_named(
+    profile: str | None, keys: str, level: str | None
+) -> None:
     found, record = read_back(profile, level, KEY_SETS[keys])
     assert found == profile
     assert record is not None
@@ -159,8 +197,9 @@ def test_a_line_reads_back_as_written_whatever_its_user_fields_are_named(profile
 @pytest.mark.parametrize("order", ["sorted", "reversed"])
 @pytest.mark.parametrize("keys", ["datadog", "ecs", "otel"])
 @pytest.mark.parametrize("profile", [None, *sorted(PROFILES)])
-def test_a_line_whose_keys_were_reordered_is_still_read_as_its_profile(profile: str | None, keys: str,
-                                                                      order: str) -> None:
+def test_a_line_whose_keys_were_reordered_is_still_read_as_its_profile(
+    profile: str | None, keys: str, order: str
+) -> None:
     out = io.StringIO()
     router = Router()
     router.route_all(zlog.JSONSink(out, profile=profile))
@@ -173,19 +212,34 @@ def test_a_line_whose_keys_were_reordered_is_still_read_as_its_profile(profile: 
 def test_a_reordered_gcp_line_is_told_by_its_severity_name_without_a_level_key() -> None:
     obj = line("gcp", job_id="j1")
     assert detect(dict(sorted(obj.items()))) == "gcp"
-    native = {"time": "2026-11-22T14:30:15.000000Z", "level": "info", "signal": "A", "message": "m",
-              "severity": "ERROR"}
+    native = {
+        "time": "2026-11-22T14:30:15.000000Z",
+        "level": "info",
+        "signal": "A",
+        "message": "m",
+        "severity": "ERROR",
+    }
     assert detect(dict(sorted(native.items()))) is None  # a level key: native
 
 
-@pytest.mark.parametrize(("profile", "key", "written", "level"), [
-    ("gcp", "severity", "NOTICE", "info"), ("gcp", "severity", "warning", "warn"), ("gcp", "severity", "DEFAULT", None),
-    ("gcp", "severity", "BANANA", "BANANA"), ("datadog", "status", "warning", "warn"),
-    ("datadog", "status", "critical", "fatal"), ("datadog", "status", "emergency", "fatal"),
-    ("datadog", "status", "ok", "ok"), ("ecs", "log.level", "WARNING", "warn"), ("ecs", "log.level", "trace", "trace"),
-])
+@pytest.mark.parametrize(
+    ("profile", "key", "written", "level"),
+    [
+        ("gcp", "severity", "NOTICE", "info"),
+        ("gcp", "severity", "warning", "warn"),
+        ("gcp", "severity", "DEFAULT", None),
+        ("gcp", "severity", "BANANA", "BANANA"),
+        ("datadog", "status", "warning", "warn"),
+        ("datadog", "status", "critical", "fatal"),
+        ("datadog", "status", "emergency", "fatal"),
+        ("datadog", "status", "ok", "ok"),
+        ("ecs", "log.level", "WARNING", "warn"),
+        ("ecs", "log.level", "trace", "trace"),
+    ],
+)
 def test_level_names_of_other_writers_map_to_zlog_levels_and_unknown_names_are_kept(
-        profile: str, key: str, written: str, level: str | None) -> None:
+    profile: str, key: str, written: str, level: str | None
+) -> None:
     obj = line(profile, job_id="j1")
     obj[key] = written
     assert detect(obj) == profile and normalize(obj)[1] == level
@@ -196,8 +250,11 @@ def test_a_line_shortened_to_fit_keeps_the_profiles_own_keys(profile: str) -> No
     out = io.BytesIO()
     sink = zlog.JSONSink(out, profile=profile, max_line_bytes=1024)
     fields = {f"field_{i}": "x" * 200 for i in range(2000)}
-    sink.handle(zlog.Event(zlog.Signal("JOB_FAILED", level="error"), "failed", {**fields, "trace_id": "a" * 32,
-                                                                               "span_id": "b" * 16}))
+    sink.handle(
+        zlog.Event(
+            zlog.Signal("JOB_FAILED", level="error"), "failed", {**fields, "trace_id": "a" * 32, "span_id": "b" * 16}
+        )
+    )
     line = json.loads(out.getvalue())
     assert len(out.getvalue()) <= 1024 and "zlog_truncated" in line
     assert _profiles.KEEP[profile] - {"logging.googleapis.com/trace_sampled"} <= set(line)

@@ -182,13 +182,18 @@ def cyclic_login() -> Login:
 
 ATTACKS: dict[str, Callable[[], dict[Any, Any]]] = {
     "a value whose attribute access raises, next to a password": lambda: {
-        "user": "ada", "password": SECRET, "weird": ClassRaises()},
+        "user": "ada",
+        "password": SECRET,
+        "weird": ClassRaises(),
+    },
     "a dict subclass whose items() hides the password": lambda: {"user": "ada", "x": LyingDict(password=SECRET)},
     "a Mapping whose items() lies about what dict() reads": lambda: {"user": "ada", "x": LyingMapping()},
     "a list subclass whose __iter__ hides its items": lambda: {"user": "ada", "x": HidingList([{"token": SECRET}])},
     "a str subclass key whose lower() lies": lambda: {"user": "ada", "x": {LowerLies("Password"): SECRET}},
     "a str subclass key equal to a cached harmless key": lambda: {
-        "a": {"user": "ada"}, "b": {LikeCachedUser("password"): SECRET}},
+        "a": {"user": "ada"},
+        "b": {LikeCachedUser("password"): SECRET},
+    },
     "a bytes key, nested": lambda: {"user": "ada", "x": {b"password": SECRET}},
     "a bytes key, at the top": lambda: {"user": "ada", b"api_key": SECRET},
     "an enum key whose value is sensitive": lambda: {"user": "ada", "x": {Key.PW: SECRET}},
@@ -274,8 +279,14 @@ def test_redact_passes_values_without_secrets_on_unchanged() -> None:
         options: Any = None
 
     pending = (n for n in range(3))
-    fields = {"job": Job("j1", {"retries": 2}), "point": Point(1, 2), "error": ValueError("x", {"n": 1}),
-              "model": types.SimpleNamespace(user="ada"), "pending": pending, "field": Field.PASSWORD}
+    fields = {
+        "job": Job("j1", {"retries": 2}),
+        "point": Point(1, 2),
+        "error": ValueError("x", {"n": 1}),
+        "model": types.SimpleNamespace(user="ada"),
+        "pending": pending,
+        "field": Field.PASSWORD,
+    }
     event = Event("A", "m", fields)
     assert Redact()(event) is event
     assert list(pending) == [0, 1, 2]  # a generator is written as its repr, never consumed
@@ -350,8 +361,14 @@ def with_secrets(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     """Containers where the secret sits only under sensitive keys (or anything at all sits there)."""
     entries = st.one_of(st.tuples(SENSITIVE_KEYS, st.one_of(st.just(SECRET), inner)), st.tuples(PLAIN_KEYS, inner))
     maps = st.lists(entries, max_size=4).map(dict)
-    return st.one_of(maps, maps.map(types.MappingProxyType), maps.map(LyingDict), st.lists(inner, max_size=3),
-                     st.lists(inner, max_size=3).map(tuple), st.builds(Login, st.just("ada"), inner, inner))
+    return st.one_of(
+        maps,
+        maps.map(types.MappingProxyType),
+        maps.map(LyingDict),
+        st.lists(inner, max_size=3),
+        st.lists(inner, max_size=3).map(tuple),
+        st.builds(Login, st.just("ada"), inner, inner),
+    )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

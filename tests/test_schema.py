@@ -41,8 +41,17 @@ def strict_router() -> tuple[zlog.Router, list[Event]]:
 def test_strict_mode_accepts_a_correct_call_and_numeric_tower() -> None:
     router, got = strict_router()
     router.emit(JOB_COMPLETED, "done", job_id="j1", duration_seconds=2)  # int for float
-    router.emit(JOB_COMPLETED, "done", job_id="j1", duration_seconds=1.5, queue=None, tags=["a"],
-                outcome="partial", owner=UserId("u1"), note="n")
+    router.emit(
+        JOB_COMPLETED,
+        "done",
+        job_id="j1",
+        duration_seconds=1.5,
+        queue=None,
+        tags=["a"],
+        outcome="partial",
+        owner=UserId("u1"),
+        note="n",
+    )
     assert len(got) == 2
 
 

@@ -39,8 +39,12 @@ def test_a_burst_of_1000_occurrences_is_one_alert_that_resolves() -> None:
         router.emit("JOB_ABANDONED", "gave up", job_type="email")
     alerts.flush(timeout=5)
     assert statuses(got) == [("JobAbandoned", "firing")]
-    assert got[0]["labels"] == {"alertname": "JobAbandoned", "service": "zlog", "severity": "critical",
-                                "job_type": "email"}
+    assert got[0]["labels"] == {
+        "alertname": "JobAbandoned",
+        "service": "zlog",
+        "severity": "critical",
+        "job_type": "email",
+    }
     assert got[0]["endsAt"] == "0001-01-01T00:00:00Z" and got[0]["generatorURL"] == "zlog://zlog/JOB_ABANDONED"
     clock.now += 61
     alerts.flush(timeout=5)
@@ -89,8 +93,9 @@ def test_threshold_over_a_sliding_window() -> None:
 
 def test_failure_ratio_with_a_minimum_event_count() -> None:
     router, alerts, _clock, got = wired()
-    alerts.ratio(["JOB_FAILED", "JOB_ABANDONED"], ["JOB_COMPLETED"], above=0.2, window=300, min_events=10,
-                 name="JobFailureRate")
+    alerts.ratio(
+        ["JOB_FAILED", "JOB_ABANDONED"], ["JOB_COMPLETED"], above=0.2, window=300, min_events=10, name="JobFailureRate"
+    )
     for _ in range(3):
         router.emit("JOB_FAILED", "f")
     alerts.flush(timeout=5)
@@ -175,8 +180,9 @@ def test_a_failing_notifier_never_reaches_emit_and_is_counted() -> None:
 
 
 def test_stderr_notifier_writes_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    stderr_notifier({"status": "firing", "labels": {"alertname": "Backlog", "queue": "q"},
-                     "annotations": {"summary": "deep"}})
+    stderr_notifier(
+        {"status": "firing", "labels": {"alertname": "Backlog", "queue": "q"}, "annotations": {"summary": "deep"}}
+    )
     assert capsys.readouterr().err == "zlog alert FIRING Backlog {queue=q} deep\n"
 
 
@@ -193,8 +199,18 @@ def test_webhook_posts_the_alertmanager_v4_payload() -> None:
         hook.close()
     [body] = hook.bodies
     assert hook.paths == ["/hook"]
-    assert set(body) == {"receiver", "status", "alerts", "groupLabels", "commonLabels", "commonAnnotations",
-                         "externalURL", "version", "groupKey", "truncatedAlerts"}
+    assert set(body) == {
+        "receiver",
+        "status",
+        "alerts",
+        "groupLabels",
+        "commonLabels",
+        "commonAnnotations",
+        "externalURL",
+        "version",
+        "groupKey",
+        "truncatedAlerts",
+    }
     assert body["version"] == "4" and body["status"] == "firing"
     [alert] = body["alerts"]
     assert set(alert) == {"status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint"}

@@ -42,9 +42,15 @@ def alertmanager(tmp_path: Path) -> Iterator[tuple[str, Capture]]:
     port = free_port()
     assert BINARY is not None
     process = subprocess.Popen(
-        [BINARY, f"--config.file={config}", f"--storage.path={tmp_path / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            BINARY,
+            f"--config.file={config}",
+            f"--storage.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -70,8 +76,14 @@ def test_alertmanager_accepts_zlog_alerts_and_notifies_firing_then_resolved(
 ) -> None:
     url, hook = alertmanager
     alerts = AlertSink([AlertmanagerNotifier(url)], service="worker")
-    alerts.on("JOB_ABANDONED", name="JobAbandoned", by=["job_type"], severity="page", resolve_after=2,
-              summary="a job was abandoned")
+    alerts.on(
+        "JOB_ABANDONED",
+        name="JobAbandoned",
+        by=["job_type"],
+        severity="page",
+        resolve_after=2,
+        summary="a job was abandoned",
+    )
     router = Router()
     router.route_all(alerts)
     for _ in range(100):  # a burst: one alert
@@ -80,8 +92,12 @@ def test_alertmanager_accepts_zlog_alerts_and_notifies_firing_then_resolved(
 
     firing = hook.wait_for("firing")
     [alert] = firing["alerts"]
-    assert alert["labels"] == {"alertname": "JobAbandoned", "service": "worker", "severity": "page",
-                               "job_type": "email"}
+    assert alert["labels"] == {
+        "alertname": "JobAbandoned",
+        "service": "worker",
+        "severity": "page",
+        "job_type": "email",
+    }
     assert alert["annotations"]["summary"] == "a job was abandoned"
     assert alert["generatorURL"] == "zlog://worker/JOB_ABANDONED"
 

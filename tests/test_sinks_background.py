@@ -96,8 +96,9 @@ def test_a_full_queue_drops_by_policy_counts_and_reports(policy: str) -> None:
     gate.open.set()
     assert bg.flush(timeout=10)
     kept = [e.message for e in gate.events]
-    assert kept == (["first", "0", "1", "2", "3", "4"] if policy == "drop_newest" else
-                    ["first", "15", "16", "17", "18", "19"])
+    assert kept == (
+        ["first", "0", "1", "2", "3", "4"] if policy == "drop_newest" else ["first", "15", "16", "17", "18", "19"]
+    )
     dropped = [e for e in reports if e.signal == "ZLOG_EVENTS_DROPPED"]
     assert len(dropped) == 1  # rate-limited: one report per interval
     assert dropped[0].fields["sink"] == bg.name and dropped[0].fields["policy"] == policy

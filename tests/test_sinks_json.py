@@ -1,4 +1,4 @@
-"""JSONSink (zlog/sinks/json.py): the line format, streams, buffering, threads and failure isolation."""
+"""JSONSink (src/zlog/sinks/json.py): the line format, streams, buffering, threads and failure isolation."""
 
 from __future__ import annotations
 
@@ -269,9 +269,7 @@ scalars = st.one_of(
     st.builds(KeyError, text),
     st.sampled_from([Decimal("NaN"), float("inf"), b"\xff\xfe"]),
 )
-keys = st.one_of(
-    text, st.integers(), st.integers(2**64, 2**70), st.none(), st.floats(), st.tuples(st.integers())
-)
+keys = st.one_of(text, st.integers(), st.integers(2**64, 2**70), st.none(), st.floats(), st.tuples(st.integers()))
 values = st.recursive(
     scalars,
     lambda children: st.one_of(
@@ -282,16 +280,12 @@ values = st.recursive(
     ),
     max_leaves=15,
 )
-field_names = st.one_of(
-    text, st.sampled_from(["time", "level", "signal", "message", "zlog_truncated", "error"])
-)
+field_names = st.one_of(text, st.sampled_from(["time", "level", "signal", "message", "zlog_truncated", "error"]))
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(fields=st.dictionaries(field_names, values, max_size=6), limit=st.sampled_from([512, 2048, 16384]))
-def test_any_field_values_give_exactly_one_valid_line_and_emit_never_raises(
-    fields: dict[str, Any], limit: int
-) -> None:
+def test_any_field_values_give_exactly_one_valid_line_and_emit_never_raises(fields: dict[str, Any], limit: int) -> None:
     router = zlog.Router()
     out = io.BytesIO()
     router.route("*", zlog.JSONSink(out, max_line_bytes=limit))

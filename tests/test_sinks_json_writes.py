@@ -99,9 +99,7 @@ def test_unbuffered_lines_reach_the_file_at_once(tmp_path: Path, mode: str, enco
 
 
 @pytest.mark.parametrize(("mode", "encoding"), [("wb", None), ("w", "utf-8")])
-def test_buffered_lines_reach_the_file_on_flush_and_close(
-    tmp_path: Path, mode: str, encoding: str | None
-) -> None:
+def test_buffered_lines_reach_the_file_on_flush_and_close(tmp_path: Path, mode: str, encoding: str | None) -> None:
     path = tmp_path / "log.jsonl"
     with open(path, mode, encoding=encoding) as stream:
         sink = zlog.JSONSink(stream, buffered=True)
@@ -303,9 +301,7 @@ def _emit_from_threads(router: zlog.Router, threads: int, per_thread: int, **ext
 def _check_all_lines(data: bytes, threads: int, per_thread: int) -> None:
     lines = lines_of(data)
     assert len(lines) == threads * per_thread
-    assert sorted((o["t"], o["i"]) for o in lines) == [
-        (t, i) for t in range(threads) for i in range(per_thread)
-    ]
+    assert sorted((o["t"], o["i"]) for o in lines) == [(t, i) for t in range(threads) for i in range(per_thread)]
     for t in range(threads):  # each thread's lines keep their order
         assert [o["i"] for o in lines if o["t"] == t] == list(range(per_thread))
 
@@ -358,5 +354,3 @@ def test_sink_serializes_writes_to_streams_that_are_not_thread_safe(router: zlog
     _emit_from_threads(router, 8, 300)
     joined = b"".join(stream.parts) if mode == "wb" else "".join(stream.parts).encode("utf-8")
     _check_all_lines(joined, 8, 300)
-
-

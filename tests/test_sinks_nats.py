@@ -68,8 +68,9 @@ def wired(prefix: str, **kwargs: Any) -> tuple[zlog.Router, NATSSink]:
 
 def test_core_publish_on_one_subject_per_signal(prefix: str) -> None:
     got: list[bytes] = []
-    reader = threading.Thread(target=lambda: got.extend(
-        subscribe(f"nats://127.0.0.1:4222/{prefix}.JOB_FAILED", follow=True, timeout=2)))
+    reader = threading.Thread(
+        target=lambda: got.extend(subscribe(f"nats://127.0.0.1:4222/{prefix}.JOB_FAILED", follow=True, timeout=2))
+    )
     reader.start()
     time.sleep(0.5)
     router, sink = wired(prefix)
@@ -83,8 +84,10 @@ def test_core_publish_on_one_subject_per_signal(prefix: str) -> None:
 def test_jetstream_stores_each_event_once_even_when_a_batch_is_sent_again(prefix: str, jetstream: str) -> None:
     router, sink = wired(prefix, batch_size=100)
     writer: Any = sink.writer
-    items = [(f"{prefix}.JOB_DONE", json.dumps({"signal": "JOB_DONE", "n": n}).encode(), writer.next_id())
-             for n in range(100)]
+    items = [
+        (f"{prefix}.JOB_DONE", json.dumps({"signal": "JOB_DONE", "n": n}).encode(), writer.next_id())
+        for n in range(100)
+    ]
     writer._run(writer._publish(items))
     writer._run(writer._publish(items))  # what a retried batch sends: the same Nats-Msg-Id values
     for n in range(100, 150):
@@ -191,8 +194,9 @@ def test_a_server_without_jetstream_gets_core_publishes(tmp_path: Any) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     try:
-        server = subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            ["nats-server", "-a", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
     except FileNotFoundError:
         pytest.skip("nats-server is not installed")
     try:
@@ -203,8 +207,9 @@ def test_a_server_without_jetstream_gets_core_publishes(tmp_path: Any) -> None:
             except OSError:
                 time.sleep(0.05)
         got: list[bytes] = []
-        reader = threading.Thread(target=lambda: got.extend(
-            subscribe(f"nats://127.0.0.1:{port}/zlog.events.>", follow=True, timeout=2)))
+        reader = threading.Thread(
+            target=lambda: got.extend(subscribe(f"nats://127.0.0.1:{port}/zlog.events.>", follow=True, timeout=2))
+        )
         reader.start()
         time.sleep(0.5)
         router = zlog.Router()

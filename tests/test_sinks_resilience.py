@@ -169,8 +169,9 @@ def test_throttle_in_wait_mode_blocks_for_a_token_instead_of_dropping() -> None:
 def test_wrappers_compose_and_failures_still_reach_the_routers_error_report() -> None:
     clock = Clock()
     spare = Flaky(fail=0)
-    sink = Fallback(CircuitBreaker(Retry(Flaky(fail=100), attempts=2, sleep=lambda s: None), failures=2,
-                                   clock=clock), spare)
+    sink = Fallback(
+        CircuitBreaker(Retry(Flaky(fail=100), attempts=2, sleep=lambda s: None), failures=2, clock=clock), spare
+    )
     router, states = observed(sink)
     for _ in range(5):
         router.emit("JOB_DONE", "x")
@@ -279,9 +280,14 @@ def test_flush_returns_by_the_deadline_when_a_sink_under_timeout_blocks_in_flush
 
 @pytest.mark.parametrize(
     "make",
-    [lambda: Retry(print, attempts=0), lambda: Timeout(print, 0), lambda: CircuitBreaker(print, failures=0),
-     lambda: CircuitBreaker(print, successes=0), lambda: Throttle(print, rate=0),
-     lambda: Throttle(print, rate=1, wait=-1)],
+    [
+        lambda: Retry(print, attempts=0),
+        lambda: Timeout(print, 0),
+        lambda: CircuitBreaker(print, failures=0),
+        lambda: CircuitBreaker(print, successes=0),
+        lambda: Throttle(print, rate=0),
+        lambda: Throttle(print, rate=1, wait=-1),
+    ],
 )
 def test_invalid_settings_are_clear_errors(make: object) -> None:
     with pytest.raises(ValueError):

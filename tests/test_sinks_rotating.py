@@ -22,8 +22,12 @@ from zlog.sinks.rotating import RotatingFileSink
 @pytest.mark.parametrize("profile", [None, "ecs", "otel"])
 @pytest.mark.parametrize("buffered", [False, True])
 def test_the_lines_are_byte_for_byte_the_lines_of_jsonsink(tmp_path: Path, buffered: bool, profile: str | None) -> None:
-    events = [ev(1), Event("JOB_FAILED", "boom", {"error": ValueError("x"), "n": 2**70}, level="error"),
-              Event("JOB_DONE", "long", {"blob": "y" * 5000}, time_ns=1), Event("A", "\u00e9\u20ac", {"k": None})]
+    events = [
+        ev(1),
+        Event("JOB_FAILED", "boom", {"error": ValueError("x"), "n": 2**70}, level="error"),
+        Event("JOB_DONE", "long", {"blob": "y" * 5000}, time_ns=1),
+        Event("A", "\u00e9\u20ac", {"k": None}),
+    ]
     reference = io.BytesIO()
     plain = JSONSink(reference, max_line_bytes=1024, profile=profile)
     sink = RotatingFileSink(tmp_path / "app.log", buffered=buffered, max_line_bytes=1024, profile=profile)
@@ -36,9 +40,11 @@ def test_the_lines_are_byte_for_byte_the_lines_of_jsonsink(tmp_path: Path, buffe
     assert b"zlog_truncated" in lines[2]  # max_line_bytes reached the rendering
     assert HEADER.encode() in header
 
+
 @pytest.mark.parametrize(("backups", "buffered"), [(3, False), (3, True), (0, False)])
-def test_rotation_shifts_the_files_and_keeps_at_most_backups_of_them(tmp_path: Path, backups: int,
-                                                                     buffered: bool) -> None:
+def test_rotation_shifts_the_files_and_keeps_at_most_backups_of_them(
+    tmp_path: Path, backups: int, buffered: bool
+) -> None:
     log = tmp_path / "app.log"
     sink = fill(log, 1000, max_bytes=4096, backups=backups, buffered=buffered)
     assert sink.stats()["rotations"] > 10
@@ -48,6 +54,7 @@ def test_rotation_shifts_the_files_and_keeps_at_most_backups_of_them(tmp_path: P
     headers = [records(p)[0] for p in chain(log)]  # each names its predecessor (None: it was deleted)
     assert [h["previous_file"] for h in headers] == ["app.log.1" if backups else None] * (backups + 1)
     assert [h["file_seq"] for h in headers] == list(range(headers[0]["file_seq"], headers[0]["file_seq"] + backups + 1))
+
 
 @pytest.mark.parametrize("buffered", [False, True])
 def test_the_first_lines_of_all_files_differ_and_are_header_events(tmp_path: Path, buffered: bool) -> None:
@@ -65,6 +72,7 @@ def test_the_first_lines_of_all_files_differ_and_are_header_events(tmp_path: Pat
     assert all(h["signal"] == HEADER and h["level"] == "info" and h["pid"] == os.getpid() for h in headers)
     assert len({h["file_id"] for h in headers}) == len(headers)
     assert [sum(r["signal"] == HEADER for r in records(p)) for p in files] == [1] * len(files)  # one each, first
+
 
 def test_files_stay_within_max_bytes_except_a_file_holding_one_oversized_line(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
@@ -85,6 +93,7 @@ def test_files_stay_within_max_bytes_except_a_file_holding_one_oversized_line(tm
     assert sorted(oversized) == [4000] * 5 + [5000] * 5 + [9000] * 6  # the first one into the first file
     assert all(len(records(p)) > 1 for p in files)  # a fresh file holding only its header is never rotated away
 
+
 def test_reopening_appends_to_a_file_and_keeps_its_first_line_only_an_empty_file_gets_a_header(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     fill(log, 1)
@@ -102,6 +111,7 @@ def test_reopening_appends_to_a_file_and_keeps_its_first_line_only_an_empty_file
     assert torn.read_bytes().splitlines()[:2] == [b'{"signal":"A","message":"whole"}', b'{"signal":"A","mess']
     assert json.loads(torn.read_bytes().splitlines()[2])["i"] == 7
 
+
 def test_after_close_handle_refuses_and_counts_and_the_file_is_released(tmp_path: Path) -> None:
     sink = RotatingFileSink(tmp_path / "app.log", buffered=True)
     sink.handle(ev(0))
@@ -111,18 +121,24 @@ def test_after_close_handle_refuses_and_counts_and_the_file_is_released(tmp_path
     assert sink.stats()["refused"] == 1 and sink.close() is True and sink.flush(timeout=1) is True
     assert ids([tmp_path / "app.log"]) == [0]
     if os.path.isdir("/proc/self/fd"):  # the descriptor itself is closed, not just marked
-        assert str(tmp_path / "app.log") not in {os.path.realpath(f"/proc/self/fd/{fd}")
-                                                 for fd in os.listdir("/proc/self/fd")}
+        assert str(tmp_path / "app.log") not in {
+            os.path.realpath(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+        }
+
 
 @pytest.mark.parametrize("buffered", [False, True])
-def test_zlog_tail_follow_sees_every_line_exactly_once_while_100000_lines_rotate(tmp_path: Path,
-                                                                                 buffered: bool) -> None:
+def test_zlog_tail_follow_sees_every_line_exactly_once_while_100000_lines_rotate(
+    tmp_path: Path, buffered: bool
+) -> None:
     log = tmp_path / "app.log"
     sink = RotatingFileSink(log, max_bytes=1 << 20, backups=2, buffered=buffered)
     router = Router()
     router.route("JOB_*", sink)
-    proc = subprocess.Popen([ZLOG, "tail", "-f", str(log), "--format", "json", "--interval", "0.02"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [ZLOG, "tail", "-f", str(log), "--format", "json", "--interval", "0.02"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     seen: list[bytes] = []
     reader = threading.Thread(target=lambda: seen.extend(iter(proc.stdout.readline, b"")), daemon=True)  # type: ignore[union-attr]
     reader.start()
@@ -154,6 +170,7 @@ def test_zlog_tail_follow_sees_every_line_exactly_once_while_100000_lines_rotate
     assert len(headers) == sink.stats()["file_seq"] == sink.stats()["rotations"] + 1 and len(headers) > 10
     assert len(lines) == 100000 + len(headers)
 
+
 def test_zlog_stats_reads_the_headers_as_ordinary_events(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from zlog.cli import main
 
@@ -163,6 +180,7 @@ def test_zlog_stats_reads_the_headers_as_ordinary_events(tmp_path: Path, capsys:
     summary = json.loads(capsys.readouterr().out)
     assert summary["skipped_lines"] == 0 and summary["signals"]["JOB_DONE"]["count"] == 50
     assert summary["signals"][HEADER]["count"] == len(chain(log)) == sink.stats()["file_seq"]
+
 
 def test_stats_report_the_current_file_bytes_lines_and_rotations(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
@@ -178,22 +196,28 @@ def test_stats_report_the_current_file_bytes_lines_and_rotations(tmp_path: Path)
     assert stats["lines_written"] == 40 and stats["pending_bytes"] == 0 and stats["closed"] is True
     assert stats["rotation_failures"] == 0 and stats["dropped"] == 0 and stats["file_seq"] == stats["rotations"] + 1
 
-@pytest.mark.parametrize(("kwargs", "error", "message"), [
-    ({"max_bytes": 100}, ValueError, "max_bytes must be an int of at least 1024"),
-    ({"max_bytes": True}, ValueError, "max_bytes"),
-    ({"backups": -1}, ValueError, "backups must be an int >= 0"),
-    ({"backups": 1.5}, ValueError, "backups"),
-    ({"retry_interval": float("nan")}, ValueError, "retry_interval must be a finite number of seconds"),
-    ({"retry_interval": -1}, ValueError, "retry_interval"),
-    ({"max_line_bytes": 10}, ValueError, "max_line_bytes"),
-    ({"profile": "splunk"}, ValueError, "splunk"),
-    ({"name": ""}, TypeError, "sink name"),
-])
-def test_bad_arguments_are_clear_errors_and_create_no_file(tmp_path: Path, kwargs: dict[str, Any],
-                                                           error: type[Exception], message: str) -> None:
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"max_bytes": 100}, ValueError, "max_bytes must be an int of at least 1024"),
+        ({"max_bytes": True}, ValueError, "max_bytes"),
+        ({"backups": -1}, ValueError, "backups must be an int >= 0"),
+        ({"backups": 1.5}, ValueError, "backups"),
+        ({"retry_interval": float("nan")}, ValueError, "retry_interval must be a finite number of seconds"),
+        ({"retry_interval": -1}, ValueError, "retry_interval"),
+        ({"max_line_bytes": 10}, ValueError, "max_line_bytes"),
+        ({"profile": "splunk"}, ValueError, "splunk"),
+        ({"name": ""}, TypeError, "sink name"),
+    ],
+)
+def test_bad_arguments_are_clear_errors_and_create_no_file(
+    tmp_path: Path, kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
     with pytest.raises(error, match=message):
         RotatingFileSink(tmp_path / "app.log", **kwargs)
     assert list(tmp_path.iterdir()) == []
+
 
 def test_a_bad_path_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="path must be"):
@@ -207,8 +231,10 @@ def test_a_bad_path_is_a_clear_error(tmp_path: Path) -> None:
             RotatingFileSink(special)
     assert Path(os.devnull).exists() and not Path(os.devnull + ".1").exists()
 
-def test_a_relative_path_keeps_rotating_in_its_directory_after_a_chdir(tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_a_relative_path_keeps_rotating_in_its_directory_after_a_chdir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     sink = RotatingFileSink("app.log", max_bytes=2048)
     (tmp_path / "elsewhere").mkdir()

@@ -44,9 +44,11 @@ def test_a_rename_that_fails_is_raised_through_the_router_and_no_line_is_lost(tm
     router.close()
     assert sink.stats()["rotations"] == 1 and ids(chain(log)) == list(range(41))
 
+
 @pytest.mark.parametrize("buffered", [False, True])
-def test_an_os_replace_that_fails_once_is_retried_after_retry_interval(tmp_path: Path, buffered: bool,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_os_replace_that_fails_once_is_retried_after_retry_interval(
+    tmp_path: Path, buffered: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = os.replace
     calls: list[str] = []
 
@@ -69,8 +71,10 @@ def test_an_os_replace_that_fails_once_is_retried_after_retry_interval(tmp_path:
     first = chain(log)[0]  # the file that could not rotate grew past max_bytes until the retry was due
     assert at < 20 and records(first)[-1]["i"] == 30 and first.stat().st_size > 2048
 
+
 def test_when_the_new_file_cannot_be_created_the_old_one_is_put_back_and_written_on(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     log = tmp_path / "app.log"
     sink = RotatingFileSink(log, max_bytes=2048, backups=3)
     real = os.open
@@ -112,12 +116,15 @@ print(json.dumps({"errors": router.sink_errors().get("file", 0), "closed": close
                   "before_close": before_close}))
 """
 
+
 @pytest.mark.parametrize(("mode", "retry"), [("direct", 3600), ("buffered", 3600), ("buffered", 0)])
-def test_a_write_that_fails_leaves_only_whole_lines_and_every_lost_line_is_reported(tmp_path: Path, mode: str,
-                                                                                  retry: float) -> None:
+def test_a_write_that_fails_leaves_only_whole_lines_and_every_lost_line_is_reported(
+    tmp_path: Path, mode: str, retry: float
+) -> None:
     log = tmp_path / "app.log"
-    done = subprocess.run([sys.executable, "-c", WRITE_FAILS, str(log), mode, str(retry)], capture_output=True,
-                          timeout=120, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", WRITE_FAILS, str(log), mode, str(retry)], capture_output=True, timeout=120, text=True
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     data = log.read_bytes()
@@ -132,6 +139,7 @@ def test_a_write_that_fails_leaves_only_whole_lines_and_every_lost_line_is_repor
         assert 0 < result["before_close"] < 10000  # the buffer did not grow without bound meanwhile
         assert result["closed"] == result["efbig"]  # close could not write the rest either, and said so
         assert result["errors"] == 1 if retry else result["errors"] > 1000  # one error per try
+
 
 def in_child(body: Any) -> int:
     """Fork; run ``body()`` in the child (exit 0 if it returns True, 1 if False, 2 if it raises); its exit code."""
@@ -150,6 +158,7 @@ def in_child(body: Any) -> int:
         time.sleep(0.01)
     return os.waitstatus_to_exitcode(done[1])
 
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_child_refuses_events_and_never_writes_or_rotates_the_parents_file(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
@@ -167,6 +176,7 @@ def test_a_forked_child_refuses_events_and_never_writes_or_rotates_the_parents_f
     sink.close()
     assert ids(chain(log)) == [0, *range(2, 40)]  # the buffered line once, nothing from the child
     assert sink.stats()["rotations"] > 0 and {r["pid"] for p in chain(log) for r in records(p)[:1]} == {os.getpid()}
+
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_with_pid_in_the_path_a_forked_child_writes_a_file_of_its_own(tmp_path: Path) -> None:
@@ -206,6 +216,7 @@ if sys.argv[2] == "_exit":
     os._exit(0)  # no interpreter exit: no drain
 """
 
+
 def test_buffered_lines_are_written_at_interpreter_exit(tmp_path: Path) -> None:
     for how, expected in (("exit", list(range(10))), ("_exit", [])):
         log = tmp_path / f"{how}.log"
@@ -226,6 +237,7 @@ while True:
     i += 1
 """
 
+
 def test_a_process_killed_while_writing_and_rotating_leaves_whole_lines_none_lost_or_twice(tmp_path: Path) -> None:
     for round_ in range(5):
         log = tmp_path / str(round_) / "app.log"
@@ -241,6 +253,7 @@ def test_a_process_killed_while_writing_and_rotating_leaves_whole_lines_none_los
         assert len(files) > 5 and written == list(range(len(written)))
         assert all(p.read_bytes().endswith(b"\n") for p in files if p.stat().st_size)
         assert all(records(p)[0]["signal"] == HEADER for p in files if p.stat().st_size)
+
 
 def test_threads_writing_at_once_through_rotations_lose_and_repeat_no_line(tmp_path: Path) -> None:
     log = tmp_path / "app.log"

@@ -44,7 +44,11 @@ def test_every_stdlib_level_maps_to_a_zlog_level(logger: logging.Logger) -> None
     for level in (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL, 25):
         logger.log(level, "x")
     assert [(e.signal, e.level) for e in got] == [
-        ("DEBUG", "debug"), ("INFO", "info"), ("WARN", "warn"), ("ERROR", "error"), ("FATAL", "fatal"),
+        ("DEBUG", "debug"),
+        ("INFO", "info"),
+        ("WARN", "warn"),
+        ("ERROR", "error"),
+        ("FATAL", "fatal"),
         ("INFO", "info"),  # a custom level between INFO and WARNING counts as INFO
     ]
 
@@ -178,7 +182,9 @@ def test_a_message_object_whose_str_raises_is_written_as_its_repr(logger: loggin
     logger.warning(NoStr())
     logger.warning(Unprintable(), 1)
     assert [(e.signal, e.message) for e in got] == [
-        ("WARN", "NoStr()"), ("WARN", "<unrepresentable Unprintable> (arguments: (1,))")]
+        ("WARN", "NoStr()"),
+        ("WARN", "<unrepresentable Unprintable> (arguments: (1,))"),
+    ]
 
 
 def test_a_record_without_a_name_or_level_number_still_becomes_an_event(logger: logging.Logger) -> None:

@@ -116,8 +116,21 @@ def test_zlog_tail_from_a_redis_stream_filters_like_a_file() -> None:
     assert sink.close(timeout=10)
     zlog_cli = str(Path(sys.executable).with_name("zlog"))
     try:
-        done = subprocess.run([zlog_cli, "tail", "--from", f"redis://127.0.0.1:6379/{stream}", "--signal", "JOB_FAILED",
-                               "--format", "json"], capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [
+                zlog_cli,
+                "tail",
+                "--from",
+                f"redis://127.0.0.1:6379/{stream}",
+                "--signal",
+                "JOB_FAILED",
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     finally:
         redis.Redis().delete(stream)
     assert done.returncode == 0, done.stderr

@@ -1,4 +1,4 @@
-"""Shortening over-long lines (zlog/_truncate.py): valid JSON, within the limit, and marked."""
+"""Shortening over-long lines (src/zlog/_truncate.py): valid JSON, within the limit, and marked."""
 
 from __future__ import annotations
 

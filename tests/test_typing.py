@@ -2,8 +2,9 @@
 
 ``tests/typing/typed_signals_ok.py`` must type-check cleanly (mypy --strict, pyright strict);
 ``tests/typing/typed_signals_bad.py`` must give errors on exactly the lines marked ``# expect-error``.
-Both checkers run with the repository root as the working directory so they find the ``zlog`` package
-even when it is installed in editable mode through an import hook, which type checkers cannot follow.
+They also run from a project outside the repository, as a user's would, where they find zlog only
+through the install (``pip install -e .`` puts ``src`` on the path with a plain ``.pth`` line, which type
+checkers follow).
 """
 
 from __future__ import annotations
@@ -98,3 +99,45 @@ def test_pyright_is_clean_on_the_package_itself() -> None:
     """Pyright and Pylance users see zlog's own annotations: they must hold there too."""
     result = run_pyright(Path(zlog.__file__).parent)
     assert "0 errors" in result.stdout, describe(result)
+
+
+USER_CODE = """\
+import zlog
+
+@zlog.signal(level="info")
+def JOB_QUEUED(*, job_id: str, priority: int = 0) -> None:
+    \"\"\"A job was queued.\"\"\"
+
+zlog.route("JOB_*", zlog.JSONSink(), level="info")
+zlog.emit(JOB_QUEUED, "queued", job_id="j1", priority=1)
+zlog.emit(JOB_QUEUED, "queued", job_id=1)  # the one error
+"""
+
+
+def test_mypy_and_pyright_see_zlogs_types_from_a_project_outside_the_repository(tmp_path: Path) -> None:
+    app = tmp_path / "app.py"
+    app.write_text(USER_CODE)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--show-column-numbers",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "app.py",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert "Cannot find implementation" not in done.stdout, describe(done)
+    assert error_lines(done.stdout, app, MYPY_ERROR) == {9}, describe(done)
+    checked = subprocess.run(
+        [pyright(), "--pythonpath", sys.executable, "app.py"], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
+    assert "could not be resolved" not in checked.stdout, describe(checked)
+    assert error_lines(checked.stdout, app, PYRIGHT_ERROR) == {9}, describe(checked)
