@@ -148,7 +148,7 @@ def test_cli_verifies_an_hmac_chain_with_a_key_file(tmp_path: Path) -> None:
     assert main(["audit", "verify", str(path)]) == 1
 
 
-def test_console_script_usage_errors_exit_2_without_traceback() -> None:
+def test_cli_module_usage_error_exits_2_with_usage_and_without_traceback() -> None:
     done = subprocess.run([sys.executable, "-m", "zlog.cli", "audit", "verify"], capture_output=True, text=True)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and "usage:" in done.stderr
@@ -278,7 +278,7 @@ def die_at(log: Path, point: str) -> Callable[[], None]:
                 os._exit(CRASHED)
             return real_write(fd, data)
 
-        os.open, os.write = open_, write  # type: ignore[assignment]
+        os.open, os.write = open_, write
 
     return arm
 

@@ -51,7 +51,7 @@ def test_the_same_seed_gives_the_same_outcome_for_every_job() -> None:
         (["--jobs", "many"], "expected a whole number"),
     ],
 )
-def test_bad_options_exit_2_with_one_clear_line(args: list[str], complaint: str) -> None:
+def test_bad_options_exit_2_with_a_clear_error_and_no_traceback(args: list[str], complaint: str) -> None:
     done = demo(*args)
     assert done.returncode == 2 and complaint in done.stderr and "Traceback" not in done.stderr
 

@@ -58,6 +58,7 @@ def test_core_keys_can_be_conditions_unless_a_field_has_that_name() -> None:
     assert parse_condition("signal=JOB_FAILED").test(record())
     assert parse_condition("message=failed").test(record())
     assert parse_condition("level=custom").test(record(level="custom"))  # the user's fields.level
+    assert not parse_condition("level=error").test(record(level="custom"))  # ... and not the core level
 
 
 @pytest.mark.parametrize(
@@ -109,6 +110,8 @@ def test_every_kind_of_filter_must_match() -> None:
     assert not query.matches(record("WORKER_X", job_id="j1", attempt=2))
     late = Query([], [], None, since - 1)
     assert not late.matches(record())
+    early = Query([], [], until, None)
+    assert not early.matches(record())
 
 
 def test_an_event_without_a_time_never_matches_a_time_range() -> None:

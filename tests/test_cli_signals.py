@@ -29,7 +29,7 @@ UNTYPED = zlog.Signal("CACHE_MISS")
 ALIAS = JOB_FAILED
 '''
 
-TYPES = {
+TYPES: dict[str, type | tuple[type, ...]] = {
     "string": str,
     "integer": int,
     "number": (int, float),

@@ -229,7 +229,7 @@ def test_text_report(log: str, capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert out.startswith("19 events from 2026-11-22 14:00:00Z to 2026-11-22 14:01:59Z (119.000 s")
     assert "success ratio 91.7%" in out and "attempt failure ratio 26.7%" in out
-    assert "TimeoutError" in out and "1 lines skipped" in out and "overall 58.3%" in out
+    assert "TimeoutError" in out and "; 1 lines skipped" in out and "overall 58.3%" in out
     row = next(x for x in out.splitlines() if x.startswith("  email "))
     assert row.split() == ["email", "10", "5.0000", "10.0000", "10.0000", "10.0000", "5.5000"]
 
@@ -238,7 +238,7 @@ def test_text_report_explains_worker_events_without_utilization_fields(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["stats", write(tmp_path / "w.log", [line(0, "WORKER_HEARTBEAT", worker_id="w1")])]) == 0
-    assert "1 worker events, none with worker_id, active_jobs" in capsys.readouterr().out
+    assert "utilization: 1 worker events, none with worker_id, active_jobs" in capsys.readouterr().out
 
 
 def test_empty_input_says_no_events_and_exits_0(
@@ -309,7 +309,7 @@ def at(time: str, signal: str = "A", **fields: Any) -> str:
     return json.dumps({"time": time, "signal": signal, "message": "", **fields})
 
 
-def test_the_issue_line_is_skipped_and_times_no_date_holds_do_not_move_the_span(
+def test_an_otel_line_without_a_signal_is_skipped_and_times_no_date_holds_do_not_move_the_span(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     log = write(

@@ -92,7 +92,7 @@ def test_text_from_the_log_is_escaped(tmp_path: Path, capsys: pytest.CaptureFixt
 
 def test_empty_input_still_writes_a_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     page = report(tmp_path, capsys, [])
-    assert "0 events" in page and "No event carried a readable time" in page and "No durations found" in page
+    assert "<p>0 events" in page and "No event carried a readable time" in page and "No durations found" in page
 
 
 def test_html_with_json_prints_json_and_writes_the_page(

@@ -64,8 +64,10 @@ def test_a_new_thread_does_not_see_the_parents_binding_unless_copied() -> None:
         plain = threading.Thread(target=lambda: seen.update(plain=dict(zlog.bound())))
         ctx = contextvars.copy_context()
         copied = threading.Thread(target=lambda: ctx.run(lambda: seen.update(copied=dict(zlog.bound()))))
-        plain.start(), copied.start()
-        plain.join(), copied.join()
+        for thread in (plain, copied):
+            thread.start()
+        for thread in (plain, copied):
+            thread.join()
     assert seen == {"plain": {}, "copied": {"request_id": "r1"}}
 
 
@@ -170,7 +172,7 @@ def test_a_task_created_inside_a_binding_sees_it_and_its_own_bindings_do_not_lea
     assert parent_after == {"parent": 1}
 
 
-def test_out_of_order_exit_in_one_context_restores_the_latest_entry() -> None:
+def test_an_out_of_order_exit_restores_the_context_from_before_that_bindings_latest_entry_and_a_second_raises() -> None:
     outer, inner = zlog.bind(a=1), zlog.bind(b=2)
     outer.__enter__()
     inner.__enter__()

@@ -389,6 +389,8 @@ def test_fields_named_like_core_keys_are_prefixed_not_overwriting() -> None:
     assert obj["message"] == "msg"
     assert obj["fields.time"] == "t"
     assert obj["fields.level"] == "l"
+    assert obj["fields.signal"] == "s"
+    assert obj["fields.message"] == "m"
 
 
 def test_prefixed_name_never_overwrites_a_field_that_already_has_it() -> None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,11 +19,11 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(EXAMPLE), *args], capture_output=True, text=True, timeout=60)
 
 
-def events(stdout: str) -> list[dict[str, object]]:
+def events(stdout: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines()]
 
 
-def outcomes(lines: list[dict[str, object]]) -> dict[object, str]:
+def outcomes(lines: list[dict[str, Any]]) -> dict[object, str]:
     return {line["job_id"]: str(line["signal"]) for line in lines if line["signal"] in TERMINAL}
 
 
@@ -74,7 +75,7 @@ def test_failures_are_retried_and_business_and_worker_signals_appear(
     } <= signals
     assert signals & {"EMAIL_SENT", "REPORT_GENERATED", "DATA_PROCESSED", "PAYMENT_PROCESSED"}
     failed = next(line for line in lines if line["signal"] == "JOB_FAILED")
-    assert failed["error"]["type"].endswith("TransientError")  # type: ignore[index]
+    assert failed["error"]["type"].endswith("TransientError")
     started = [line for line in lines if line["signal"] == "JOB_STARTED"]
     assert all(str(line["worker_id"]).startswith("worker-") for line in started)
 

@@ -35,7 +35,9 @@ def test_the_wheel_holds_every_module_and_py_typed(wheel: Path) -> None:
     assert not any(n.startswith(("tests/", "bench/", "examples/")) for n in names)
 
 
-def test_a_normal_install_imports_runs_the_command_and_types_a_users_code(wheel: Path, tmp_path: Path) -> None:
+def test_the_installed_wheel_imports_without_its_dependencies_and_types_a_users_code(
+    wheel: Path, tmp_path: Path
+) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"

@@ -433,7 +433,7 @@ def test_a_raising_processor_does_not_stop_later_processors_and_sinks() -> None:
     assert event.fields["after"] == "yes"
 
 
-def test_a_processor_error_report_is_rate_limited_per_processor() -> None:
+def test_a_processor_error_report_is_rate_limited() -> None:
     def broken(e: Event) -> Event:
         if e.signal == "A":
             raise RuntimeError("bug")
@@ -451,8 +451,11 @@ def test_a_processor_error_report_is_rate_limited_per_processor() -> None:
 
 
 def test_processors_named_explicitly_appear_in_reports_and_list_in_order() -> None:
+    def broken(e: Event) -> Event:
+        raise ZeroDivisionError("division by zero")
+
     router = Router()
-    first = router.add_processor(lambda e: 1 / 0, name="divider")  # type: ignore[arg-type, return-value]
+    first = router.add_processor(broken, name="divider")
     second = router.add_processor(Redact())
     reports: list[Event] = []
     router.route_all(reports.append)

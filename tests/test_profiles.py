@@ -135,7 +135,7 @@ def test_a_long_profile_line_is_truncated_and_stays_valid_json() -> None:
 # -- reading back: a user field never decides the profile -------------------------------------------------
 
 #: User fields named like the keys of every profile (and of the native line).
-COLLIDING = {
+COLLIDING: dict[str, Any] = {
     "severity": "ERROR",
     "status": "completed",
     "timestamp": "2020-01-01T00:00:00Z",
@@ -161,7 +161,7 @@ COLLIDING = {
     "error": "text error",
 }
 #: The same, one profile's keys at a time.
-KEY_SETS = {
+KEY_SETS: dict[str, dict[str, Any]] = {
     "gcp": {"severity": "ERROR"},
     "datadog": {"status": "ok", "timestamp": "t", "evt.name": "e"},
     "ecs": {"@timestamp": "t", "log.level": "warn"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_mypy_strict_is_clean_on_the_package_examples_and_bench(tmp_path: Path) -> None:
+def test_mypy_strict_is_clean_on_the_package_examples_bench_and_tests(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path)],  # files and strict come from pyproject
         capture_output=True,
@@ -34,6 +35,15 @@ def test_ruff_is_clean() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_ruff_format_leaves_every_file_as_it_is() -> None:
+    ruff = Path(sys.executable).with_name("ruff")
+    exe = str(ruff) if ruff.exists() else shutil.which("ruff")
+    if exe is None:
+        pytest.skip("ruff is not installed (pip install -e '.[test]' installs it)")
+    done = subprocess.run([exe, "format", "--check", "."], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_no_python_file_is_longer_than_500_lines() -> None:
     long = {
         str(p.relative_to(ROOT)): n
@@ -41,3 +51,44 @@ def test_no_python_file_is_longer_than_500_lines() -> None:
         if ".venv" not in p.parts and (n := len(p.read_text().splitlines())) > 500
     }
     assert long == {}
+
+
+def _imports_at_import_time(tree: ast.Module, modules: set[str]) -> set[str]:
+    """The zlog modules a module imports when it is imported (not under TYPE_CHECKING, not inside functions)."""
+    found: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.dump(node.test):
+            continue
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name in modules}
+        elif isinstance(node, ast.ImportFrom) and node.module in modules:
+            subs = {f"{node.module}.{a.name}" for a in node.names} & modules
+            found |= subs
+            if len(subs) < len(node.names):  # names from the module itself, not only its submodules
+                found.add(node.module)
+    return found
+
+
+def test_no_import_cycle_among_zlogs_modules() -> None:
+    src = ROOT / "src"
+    paths = {
+        ".".join(p.relative_to(src).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in (src / "zlog").rglob("*.py")
+    }
+    graph = {name: _imports_at_import_time(ast.parse(p.read_text()), set(paths)) - {name} for name, p in paths.items()}
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for dep in sorted(graph[module]):
+            if state.get(dep) == 1:
+                cycles.append([*path[path.index(dep) :], dep])
+            elif dep not in state:
+                visit(dep, [*path, dep])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert cycles == []

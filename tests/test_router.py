@@ -177,7 +177,7 @@ def test_message_is_never_formatted_and_non_str_becomes_text() -> None:
     got, sink = collector()
     router.route_all(sink)
     router.emit("A", "{job_id} %s", job_id="j1")
-    router.emit("A", 42)  # type: ignore[arg-type]
+    router.emit("A", 42)  # type: ignore[call-overload]
     assert [e.message for e in got] == ["{job_id} %s", "42"]
 
 
@@ -297,7 +297,7 @@ def test_routers_are_isolated_from_each_other_and_from_the_default_router() -> N
 
 def test_with_no_routes_nothing_reaches_any_sink_and_emit_returns_none() -> None:
     router = Router()
-    assert router.emit("A", "nowhere", key="value") is None  # type: ignore[func-returns-value]
+    assert router.emit("A", "nowhere", key="value") is None
     assert router.sink_errors() == {}
 
 
@@ -327,7 +327,7 @@ def test_emit_never_raises_for_strange_field_values_or_messages() -> None:
     out = io.StringIO()
     got: list[Event] = []
     router.route_all(got.append, zlog.JSONSink(out))
-    router.emit("A", Hostile(), value=Hostile())  # type: ignore[arg-type]
+    router.emit("A", Hostile(), value=Hostile())  # type: ignore[call-overload]
     router.emit("A", "array as exc_info", exc_info=ArrayLike())
     router.emit("A", "hostile exc_info", exc_info=Hostile())
     assert len(got) == 3
@@ -428,7 +428,7 @@ def test_extra_positional_arguments_are_kept_as_the_args_field_never_an_error() 
     router = Router()
     got: list[Event] = []
     router.route_all(got.append)
-    router.emit("JOB_QUEUED", "Job %s queued", "j1", 5, queue="default")  # type: ignore[call-arg]
+    router.emit("JOB_QUEUED", "Job %s queued", "j1", 5, queue="default")  # type: ignore[call-overload]
     assert got[0].message == "Job %s queued"
     assert dict(got[0].fields) == {"queue": "default", "args": ["j1", 5]}
 
@@ -436,7 +436,7 @@ def test_extra_positional_arguments_are_kept_as_the_args_field_never_an_error() 
 def test_strict_mode_rejects_extra_positional_arguments_and_is_fixed_at_creation() -> None:
     router = Router(strict=True)
     with pytest.raises(TypeError, match="positional"):
-        router.emit("JOB_QUEUED", "Job %s queued", "j1")  # type: ignore[call-arg]
+        router.emit("JOB_QUEUED", "Job %s queued", "j1")  # type: ignore[call-overload]
     with pytest.raises(AttributeError):
         router.strict = False  # type: ignore[misc]
 

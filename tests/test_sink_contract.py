@@ -156,7 +156,7 @@ def test_the_contract_covers_every_sink_class_zlog_ships() -> None:
     assert wrappers <= set(WRAPPERS)
 
 
-def test_handle_takes_an_event_and_flush_delivers_it(made: tuple[str, Any]) -> None:
+def test_handle_takes_an_event_and_flush_returns_true_with_or_without_a_timeout(made: tuple[str, Any]) -> None:
     _, sink = made
     sink.handle(EVENT)
     assert sink.flush() is True
@@ -204,7 +204,7 @@ def test_stats_is_plain_data_with_the_name_and_state(made: tuple[str, Any]) -> N
     assert all(isinstance(k, str) for k in stats)
 
 
-def test_flush_and_close_of_the_router_take_every_sink_under_one_deadline(made: tuple[str, Any]) -> None:
+def test_router_flush_and_close_with_a_timeout_succeed_and_close_the_sink(made: tuple[str, Any]) -> None:
     _, sink = made
     router = Router()
     router.route("JOB_*", sink)
@@ -366,4 +366,4 @@ def test_a_flush_or_close_without_a_timeout_parameter_is_refused_at_route_time()
     with pytest.raises(TypeError, match="timeout"):
         Router().route("A", OldStyle())
     with pytest.raises(TypeError, match="timeout"):
-        Background(OldStyle())  # type: ignore[arg-type]
+        Background(OldStyle())

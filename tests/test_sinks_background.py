@@ -10,10 +10,12 @@ import textwrap
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from zlog import Background, Event, Router
+from zlog.typing import SinkLike
 
 
 class Gate:
@@ -42,11 +44,11 @@ class Gate:
         return True
 
 
-def wired(sink: object, **kwargs: object) -> tuple[Router, Background, list[Event]]:
+def wired(sink: SinkLike, **kwargs: Any) -> tuple[Router, Background, list[Event]]:
     router = Router()
     reports: list[Event] = []
     router.route("ZLOG_*", reports.append)
-    bg = Background(sink, **kwargs)  # type: ignore[arg-type]
+    bg = Background(sink, **kwargs)
     router.route("JOB_*", bg)
     return router, bg, reports
 

@@ -52,11 +52,12 @@ def test_control_characters_are_shown_escaped_on_one_line() -> None:
 
 
 def test_enable_standard_logging_pretty_uses_a_console_sink_and_replaces_json(zlog_events: object) -> None:
-    out = io.StringIO()
-    zlog.enable_standard_logging("INFO", stream=io.StringIO())
+    first, out = io.StringIO(), io.StringIO()
+    zlog.enable_standard_logging("INFO", stream=first)
     sink = zlog.enable_standard_logging("INFO", stream=out, pretty=True)
     zlog.info("hello", user="ada")
     assert isinstance(sink, zlog.ConsoleSink)
+    assert first.getvalue() == ""  # the JSON setup was replaced, not kept next to it
     assert out.getvalue().endswith("INFO  INFO hello user=ada\n")
     with pytest.raises(json.JSONDecodeError):
         json.loads(out.getvalue())

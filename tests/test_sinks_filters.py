@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import pytest
 
@@ -76,7 +77,14 @@ def test_a_per_sink_level_threshold_is_a_route_level() -> None:
     assert '"message":"loud"' in out.getvalue() and "quiet" not in out.getvalue()
 
 
-@pytest.mark.parametrize("make", [lambda: Sampled(print), lambda: Sampled(print, 2.0), lambda: Filtered(print, 3)])
-def test_invalid_settings_are_clear_errors(make: object) -> None:
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Sampled(print),
+        lambda: Sampled(print, 2.0),
+        lambda: Filtered(print, 3),  # type: ignore[arg-type]
+    ],
+)
+def test_invalid_settings_are_clear_errors(make: Callable[[], object]) -> None:
     with pytest.raises((TypeError, ValueError)):
-        make()  # type: ignore[operator]
+        make()

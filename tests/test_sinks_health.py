@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from typing import Any
 
 import pytest
 
@@ -19,9 +20,9 @@ class Clock:
         return self.now
 
 
-def wired(**kwargs: object) -> tuple[Router, HealthSink, Clock]:
+def wired(**kwargs: Any) -> tuple[Router, HealthSink, Clock]:
     clock = Clock()
-    health = HealthSink(clock=clock, **kwargs)  # type: ignore[arg-type]
+    health = HealthSink(clock=clock, **kwargs)
     router = Router()
     router.route_all(health)
     return router, health, clock

@@ -37,7 +37,12 @@ now = time.monotonic
 def receivers() -> Iterator[Callable[..., Receiver]]:
     """Makes receivers (``Receiver``'s arguments) and closes them after the test."""
     made: list[Receiver] = []
-    yield lambda *args, **kwargs: made.append(Receiver(*args, **kwargs)) or made[-1]
+
+    def make(*args: Any, **kwargs: Any) -> Receiver:
+        made.append(Receiver(*args, **kwargs))
+        return made[-1]
+
+    yield make
     for r in made:
         r.close()
 
@@ -440,7 +445,7 @@ def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_shown(receiver:
         "http://bob:hunter22@example.com/journal/été",
     ],
 )
-def test_a_url_that_is_not_http_is_a_clear_error_that_never_shows_the_password(url: str) -> None:
+def test_a_url_that_is_not_a_valid_http_url_is_a_clear_error_that_never_shows_the_password(url: str) -> None:
     with pytest.raises(ValueError, match="HTTPSink url") as caught:
         HTTPSink(url)
     assert "hunt" not in str(caught.value) and "er22" not in str(caught.value)

@@ -21,7 +21,7 @@ from zlog.event import Event
 # -- the line ----------------------------------------------------------------------------------
 
 
-def test_line_matches_the_documented_example_byte_for_byte() -> None:
+def test_a_line_is_compact_json_of_the_core_keys_then_the_fields_byte_for_byte() -> None:
     out = io.BytesIO()
     sink = zlog.JSONSink(out)
     handle(sink, "JOB_QUEUED", "Job queued for processing", fields={"job_id": "j1", "priority": 5})

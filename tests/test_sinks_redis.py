@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -30,11 +31,20 @@ def stream() -> Iterator[str]:
     redis.Redis().delete(name)
 
 
-def wired(**kwargs: object) -> tuple[zlog.Router, RedisSink]:
+def wired(**kwargs: Any) -> tuple[zlog.Router, RedisSink]:
     router = zlog.Router()
-    sink = RedisSink(**kwargs)  # type: ignore[arg-type]
+    sink = RedisSink(**kwargs)
     router.route_all(sink)
     return router, sink
+
+
+def entries(stream: str) -> list[dict[Any, Any]]:
+    """The fields of each entry of ``stream``, oldest first."""
+    found = redis.Redis().xrange(stream)
+    assert isinstance(found, list)
+    fields = [entry for _, entry in found]
+    assert all(entry is not None for entry in fields)
+    return [entry for entry in fields if entry is not None]
 
 
 def test_each_event_is_one_stream_entry_with_its_signal_and_json_line(stream: str) -> None:
@@ -42,9 +52,9 @@ def test_each_event_is_one_stream_entry_with_its_signal_and_json_line(stream: st
     router.emit(zlog.Signal("JOB_FAILED", level="error"), "failed", job_id="j1")
     router.emit("JOB_DONE", "done", job_id="j2")
     assert sink.close(timeout=10) and sink.sent == 2
-    entries = redis.Redis().xrange(stream)
-    assert [e[b"signal"] for _, e in entries] == [b"JOB_FAILED", b"JOB_DONE"]
-    first = json.loads(entries[0][1][b"event"])
+    found = entries(stream)
+    assert [e[b"signal"] for e in found] == [b"JOB_FAILED", b"JOB_DONE"]
+    first = json.loads(found[0][b"event"])
     assert (first["level"], first["signal"], first["job_id"]) == ("error", "JOB_FAILED", "j1")
 
 
@@ -61,7 +71,7 @@ def test_a_profile_shapes_the_line(stream: str) -> None:
     router, sink = wired(stream=stream, profile="ecs")
     router.emit("JOB_DONE", "done")
     assert sink.close(timeout=10)
-    [(_, entry)] = redis.Redis().xrange(stream)
+    [entry] = entries(stream)
     assert "@timestamp" in json.loads(entry[b"event"])
 
 
@@ -125,7 +135,7 @@ def test_a_forked_child_delivers_its_own_events(stream: str) -> None:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert sink.close(timeout=10)
-    signals = [e[b"signal"] for _, e in redis.Redis().xrange(stream)]
+    signals = [e[b"signal"] for e in entries(stream)]
     assert signals == [b"FROM_PARENT", b"FROM_CHILD"]
 
 

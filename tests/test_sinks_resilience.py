@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
 from zlog import Event, Router
 from zlog.sinks import CircuitBreaker, CircuitOpenError, Fallback, Retry, Throttle, Timeout
+from zlog.typing import SinkLike
 
 
 class Flaky:
@@ -34,12 +36,12 @@ class Clock:
         return self.now
 
 
-def observed(wrapper: object) -> tuple[Router, list[Event]]:
+def observed(wrapper: SinkLike) -> tuple[Router, list[Event]]:
     """A router with ``wrapper`` routed (so it reports through it) and the reports it receives."""
     router = Router()
     states: list[Event] = []
     router.route("ZLOG_*", states.append)
-    router.route("JOB_*", wrapper)  # type: ignore[arg-type]
+    router.route("JOB_*", wrapper)
     return router, states
 
 
@@ -166,7 +168,7 @@ def test_throttle_in_wait_mode_blocks_for_a_token_instead_of_dropping() -> None:
     assert patient.dropped == 1
 
 
-def test_wrappers_compose_and_failures_still_reach_the_routers_error_report() -> None:
+def test_composed_wrappers_lose_nothing_and_the_inner_breakers_state_reaches_the_router() -> None:
     clock = Clock()
     spare = Flaky(fail=0)
     sink = Fallback(
@@ -289,6 +291,6 @@ def test_flush_returns_by_the_deadline_when_a_sink_under_timeout_blocks_in_flush
         lambda: Throttle(print, rate=1, wait=-1),
     ],
 )
-def test_invalid_settings_are_clear_errors(make: object) -> None:
+def test_invalid_settings_are_clear_errors(make: Callable[[], object]) -> None:
     with pytest.raises(ValueError):
-        make()  # type: ignore[operator]
+        make()

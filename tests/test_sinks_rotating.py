@@ -140,7 +140,9 @@ def test_zlog_tail_follow_sees_every_line_exactly_once_while_100000_lines_rotate
         stderr=subprocess.PIPE,
     )
     seen: list[bytes] = []
-    reader = threading.Thread(target=lambda: seen.extend(iter(proc.stdout.readline, b"")), daemon=True)  # type: ignore[union-attr]
+    stdout = proc.stdout
+    assert stdout is not None
+    reader = threading.Thread(target=lambda: seen.extend(iter(stdout.readline, b"")), daemon=True)
     reader.start()
 
     def caught_up(timeout: float = 60) -> None:

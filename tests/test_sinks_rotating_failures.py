@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from zlog.sinks.rotating import RotatingFileSink, RotationError
 from zlog.testing import CapturedEvents
 
 
-def test_a_rename_that_fails_is_raised_through_the_router_and_no_line_is_lost(tmp_path: Path) -> None:
+def test_a_rename_that_fails_is_reported_through_the_router_and_no_line_is_lost(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     blocker = tmp_path / "app.log.1"
     blocker.mkdir()  # a real failure, even for root: a file cannot replace a non-empty directory
@@ -141,7 +142,7 @@ def test_a_write_that_fails_leaves_only_whole_lines_and_every_lost_line_is_repor
         assert result["errors"] == 1 if retry else result["errors"] > 1000  # one error per try
 
 
-def in_child(body: Any) -> int:
+def in_child(body: Callable[[], bool]) -> int:
     """Fork; run ``body()`` in the child (exit 0 if it returns True, 1 if False, 2 if it raises); its exit code."""
     pid = os.fork()
     if pid == 0:

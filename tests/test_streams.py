@@ -13,8 +13,8 @@ import sys
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -51,7 +51,7 @@ def worker_nats(prefix: str, worker: int) -> None:
     sys.exit(0 if sink.close(timeout=60) and sink.dropped == 0 else 1)
 
 
-def run_workers(target: Any, arg: str) -> None:
+def run_workers(target: Callable[[str, int], None], arg: str) -> None:
     context = multiprocessing.get_context("fork")
     processes = [context.Process(target=target, args=(arg, w)) for w in range(WORKERS)]
     for p in processes:

@@ -235,7 +235,7 @@ def test_any_line_fits_any_limit_and_keeps_time_and_level(
 def test_a_line_cut_to_the_limit_parses_back_to_the_same_core(limit: int) -> None:
     line = make_line({"blob": "x" * (limit * 3)}, message="hello")
     obj = fitted(line, limit)
-    assert obj["message"] == "hello"
+    assert (obj["time"], obj["level"], obj["signal"], obj["message"]) == (TIME, "info", "SIG", "hello")
     assert len(fit(line, limit)) > limit - 64  # shortened to fit, not emptied
 
 

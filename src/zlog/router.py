@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, overload
+from typing import Any
 
 from zlog import _fork
 from zlog._reporting import Reporter
@@ -19,30 +19,15 @@ from zlog.context import CONTEXT
 from zlog.event import Event
 from zlog.signals import LEVELS, Signal, normalize_level
 from zlog.sinks.base import Wrapper
-from zlog.typing import Processor, SinkLike
-
-if TYPE_CHECKING:
-    from typing_extensions import ParamSpec
-else:
-    from typing import ParamSpec
+from zlog.typing import Emitter, Processor, SinkLike
 
 __all__ = ["Emitter", "Route", "Router"]
 
-P = ParamSpec("P")
 _GLOB = re.compile(r"[*?\[]")
 _MAX_CACHED_SIGNALS = 4096
 _NO_LEVEL_RANK = LEVELS.index("info")  # a signal without a level passes a threshold as "info" does
 _RANK = {name: i for i, name in enumerate(LEVELS)}
 _new = tuple.__new__
-
-
-class Emitter(Protocol):
-    """The type of ``Router.emit`` and ``zlog.emit``: typed signals get their fields checked."""
-
-    @overload
-    def __call__(self, signal: Signal[P], message: str, /, *args: P.args, **kwargs: P.kwargs) -> None: ...
-    @overload
-    def __call__(self, signal: str, message: str, /, **fields: Any) -> None: ...
 
 
 class Route:

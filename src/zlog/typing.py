@@ -9,11 +9,38 @@ contract, and how to write a sink that keeps it, is in docs/sinks/writing.md.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, overload, runtime_checkable
 
 from zlog.event import Event
+from zlog.signals import Signal
 
-__all__ = ["Attachable", "BatchSink", "Closable", "Flushable", "Processor", "Reporter", "Sink", "SinkLike"]
+if TYPE_CHECKING:
+    from typing_extensions import ParamSpec
+else:
+    from typing import ParamSpec
+
+__all__ = [
+    "Attachable",
+    "BatchSink",
+    "Closable",
+    "Emitter",
+    "Flushable",
+    "Processor",
+    "Reporter",
+    "Sink",
+    "SinkLike",
+]
+
+P = ParamSpec("P")
+
+
+class Emitter(Protocol):
+    """The type of ``Router.emit`` and ``zlog.emit``: typed signals get their fields checked."""
+
+    @overload
+    def __call__(self, signal: Signal[P], message: str, /, *args: P.args, **kwargs: P.kwargs) -> None: ...
+    @overload
+    def __call__(self, signal: str, message: str, /, **fields: Any) -> None: ...
 
 
 @runtime_checkable
