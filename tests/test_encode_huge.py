@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import array
 import io
-import sys
 import tracemalloc
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from json_helpers import T0, encode, encode_slow, strict_loads
+from json_helpers import T0, encode, encode_slow, python_calls, strict_loads
 
 import zlog
 from zlog import _encode
@@ -19,24 +18,6 @@ from zlog._truncate import SUFFIX
 
 LIMIT = 16384
 HUGE = 2_000_000
-
-
-def python_calls(fn: Callable[[], object]) -> int:
-    """How many Python functions ``fn()`` runs (calls into C not counted): work done per item in Python
-    shows up here, whatever the machine's speed."""
-    calls = 0
-
-    def count(frame: object, event: str, arg: object) -> None:
-        nonlocal calls
-        if event == "call":
-            calls += 1
-
-    sys.setprofile(count)
-    try:
-        fn()
-    finally:
-        sys.setprofile(None)
-    return calls
 
 
 def peak_bytes_allocated(fn: Callable[[], object]) -> int:

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from test_typing import MYPY_ERROR, USER_CODE, describe, error_lines
+from test_typing import USER_CODE, assert_mypy_sees_zlog_in, describe
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,27 +49,7 @@ def test_the_installed_wheel_imports_without_its_dependencies_and_types_a_users_
     assert version.stdout.strip() == zlog_version(), describe(version)  # import zlog needs no dependency
     app = tmp_path / "app.py"
     app.write_text(USER_CODE)
-    checked = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--no-incremental",
-            "--show-column-numbers",
-            "--python-executable",
-            str(python),
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            "app.py",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-    )
-    assert "Cannot find implementation" not in checked.stdout, describe(checked)
-    assert error_lines(checked.stdout, app, MYPY_ERROR) == {9}, describe(checked)
+    assert_mypy_sees_zlog_in(tmp_path, python)
 
 
 def zlog_version() -> str:

@@ -24,23 +24,21 @@ def test_mypy_strict_is_clean_on_the_package_examples_bench_and_tests(tmp_path: 
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_ruff_is_clean() -> None:
+def _ruff(*args: str) -> subprocess.CompletedProcess[str]:
     ruff = Path(sys.executable).with_name("ruff")
     exe = str(ruff) if ruff.exists() else shutil.which("ruff")
     if exe is None:
         pytest.skip("ruff is not installed (pip install -e '.[test]' installs it)")
-    done = subprocess.run(
-        [exe, "check", "src", "tests", "bench", "examples"], capture_output=True, text=True, cwd=ROOT, timeout=300
-    )
+    return subprocess.run([exe, *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def test_ruff_is_clean() -> None:
+    done = _ruff("check", "src", "tests", "bench", "examples")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_ruff_format_leaves_every_file_as_it_is() -> None:
-    ruff = Path(sys.executable).with_name("ruff")
-    exe = str(ruff) if ruff.exists() else shutil.which("ruff")
-    if exe is None:
-        pytest.skip("ruff is not installed (pip install -e '.[test]' installs it)")
-    done = subprocess.run([exe, "format", "--check", "."], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    done = _ruff("format", "--check", ".")
     assert done.returncode == 0, done.stdout + done.stderr
 
 

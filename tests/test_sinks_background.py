@@ -324,3 +324,30 @@ def test_events_left_at_exit_are_counted_and_reported(tmp_path: Path) -> None:
     [report] = [json.loads(line) for line in done.stdout.splitlines()]
     assert report["signal"] == "ZLOG_EVENTS_DROPPED" and report["total_dropped"] == 5  # queued or in the sink's hands
     assert "exited" in report["reason"]
+
+
+@pytest.mark.parametrize(
+    ("module", "sink"),
+    [
+        ("zlog.sinks.redis", "RedisSink('redis://127.0.0.1:1/0', exit_timeout=0.5)"),
+        ("zlog.sinks.nats", "NATSSink('nats://127.0.0.1:1', exit_timeout=0.5)"),
+    ],
+    ids=["redis", "nats"],
+)
+def test_events_still_queued_for_an_unreachable_stream_server_at_exit_are_counted_and_reported(
+    module: str, sink: str
+) -> None:
+    code = textwrap.dedent(
+        f"""
+        import sys, zlog
+        from {module} import *
+        zlog.route("JOB_*", {sink})
+        zlog.route("ZLOG_EVENTS_DROPPED", zlog.JSONSink(sys.stdout))
+        for i in range(50):
+            zlog.emit("JOB_DONE", "done", n=i)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    reports = [json.loads(line) for line in done.stdout.splitlines()]
+    assert sum(r["dropped"] for r in reports) == 50  # every event is accounted for, none silently lost
+    assert reports[-1]["total_dropped"] == 50 and reports[-1]["sink"] == module.rsplit(".", 1)[1]

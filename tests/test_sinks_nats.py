@@ -8,7 +8,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -222,18 +221,3 @@ def test_a_server_without_jetstream_gets_core_publishes(tmp_path: Any) -> None:
     finally:
         server.terminate()
         server.wait(10)
-
-
-def test_events_still_queued_for_an_unreachable_server_at_exit_are_counted_and_reported() -> None:
-    code = (
-        "import sys, zlog\n"
-        "from zlog.sinks.nats import NATSSink\n"
-        "zlog.route('JOB_*', NATSSink('nats://127.0.0.1:1', exit_timeout=0.5))\n"
-        "zlog.route('ZLOG_EVENTS_DROPPED', zlog.JSONSink(sys.stdout))\n"
-        "for i in range(50):\n"
-        "    zlog.emit('JOB_DONE', 'done', n=i)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
-    reports = [json.loads(line) for line in done.stdout.splitlines()]
-    assert sum(r["dropped"] for r in reports) == 50  # every event is accounted for, none silently lost
-    assert reports[-1]["total_dropped"] == 50 and reports[-1]["sink"] == "nats"

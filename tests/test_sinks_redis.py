@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -153,18 +151,3 @@ def test_emit_from_many_threads_loses_nothing(stream: str) -> None:
         t.join()
     assert sink.close(timeout=30) and sink.dropped == 0
     assert redis.Redis().xlen(stream) == 4000
-
-
-def test_events_still_queued_for_an_unreachable_server_at_exit_are_counted_and_reported() -> None:
-    code = (
-        "import sys, zlog\n"
-        "from zlog.sinks.redis import RedisSink\n"
-        "zlog.route('JOB_*', RedisSink('redis://127.0.0.1:1/0', exit_timeout=0.5))\n"
-        "zlog.route('ZLOG_EVENTS_DROPPED', zlog.JSONSink(sys.stdout))\n"
-        "for i in range(50):\n"
-        "    zlog.emit('JOB_DONE', 'done', n=i)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
-    reports = [json.loads(line) for line in done.stdout.splitlines()]
-    assert sum(r["dropped"] for r in reports) == 50  # every event is accounted for, none silently lost
-    assert reports[-1]["total_dropped"] == 50 and reports[-1]["sink"] == "redis"

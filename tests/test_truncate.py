@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +10,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from json_helpers import python_calls
 
 from zlog import _truncate
 from zlog._truncate import MARK_KEY, SUFFIX, fit
@@ -240,23 +240,6 @@ def test_a_line_cut_to_the_limit_parses_back_to_the_same_core(limit: int) -> Non
 
 
 # -- bounded work on huge lines ----------------------------------------------------------------
-
-
-def python_calls(fn: Callable[[], object]) -> int:
-    """How many Python functions ``fn()`` runs (calls into C not counted)."""
-    calls = 0
-
-    def count(frame: object, event: str, arg: object) -> None:
-        nonlocal calls
-        if event == "call":
-            calls += 1
-
-    sys.setprofile(count)
-    try:
-        fn()
-    finally:
-        sys.setprofile(None)
-    return calls
 
 
 def encoded_sizes(monkeypatch: pytest.MonkeyPatch, fn: Callable[[], object]) -> list[int]:

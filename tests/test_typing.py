@@ -114,28 +114,21 @@ zlog.emit(JOB_QUEUED, "queued", job_id=1)  # the one error
 """
 
 
+def assert_mypy_sees_zlog_in(project: Path, python: Path | None = None) -> None:
+    """mypy --strict on ``project/app.py`` (``USER_CODE``) finds zlog, from ``python``'s environment when
+    given, and reports exactly the one wrong call."""
+    where = [] if python is None else ["--python-executable", str(python)]
+    command = [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--show-column-numbers", *where,
+               "--cache-dir", str(project / "cache"), "app.py"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, cwd=project, timeout=300)
+    assert "Cannot find implementation" not in done.stdout, describe(done)
+    assert error_lines(done.stdout, project / "app.py", MYPY_ERROR) == {9}, describe(done)
+
+
 def test_mypy_and_pyright_see_zlogs_types_from_a_project_outside_the_repository(tmp_path: Path) -> None:
     app = tmp_path / "app.py"
     app.write_text(USER_CODE)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--no-incremental",
-            "--show-column-numbers",
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            "app.py",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-    )
-    assert "Cannot find implementation" not in done.stdout, describe(done)
-    assert error_lines(done.stdout, app, MYPY_ERROR) == {9}, describe(done)
+    assert_mypy_sees_zlog_in(tmp_path)
     checked = subprocess.run(
         [pyright(), "--pythonpath", sys.executable, "app.py"], capture_output=True, text=True, cwd=tmp_path, timeout=300
     )
