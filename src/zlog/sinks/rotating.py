@@ -116,6 +116,8 @@ class RotatingFileSink(SinkBase):
         )
         _exit.forget(self._json)
         _exit.forget(self._header_json)
+        #: ``handle(event)``: the JSONSink's own ``handle`` (``JSONSink._make_handle``), which renders the line
+        #: and hands it to this sink's writer (``_write_direct`` or ``_write_buffered``) through ``_Lines``.
         self.handle = self._json.handle
         self._usable = True  # False once closed, or in a forked child of a path without {pid}
         self._foreign = False  # a forked child's copy of a sink whose file belongs to the parent
