@@ -100,12 +100,16 @@ def _unrouted(signal: object) -> Case:
     return setup
 
 
-def _zlog_json(buffered: bool) -> Case:
+def _zlog_json(buffered: bool, caller: bool = False) -> Case:
+    """``zlog.emit`` into a ``JSONSink``; with ``caller``, the opt-in ``processors.CallerInfo`` on the router."""
+
     def setup(path: str) -> tuple[Callable[[int], None], Callable[[], None]]:
         f = open(path, "ab")  # noqa: SIM115 - closed by the case teardown
         zlog.reset()
         sink = zlog.JSONSink(f, buffered=buffered)
         zlog.route(JOB_COMPLETED, sink)
+        if caller:
+            zlog.add_processor(zlog.processors.CallerInfo())
         emit = zlog.emit
 
         def run(n: int) -> None:
@@ -129,36 +133,6 @@ def _zlog_json(buffered: bool) -> Case:
         return run, teardown
 
     return setup
-
-
-def case_caller(path: str) -> tuple[Callable[[int], None], Callable[[], None]]:
-    """``z_buf`` with the opt-in caller information (``processors.CallerInfo``) on the router."""
-    f = open(path, "ab")  # noqa: SIM115 - closed by the case teardown
-    zlog.reset()
-    sink = zlog.JSONSink(f, buffered=True)
-    zlog.route(JOB_COMPLETED, sink)
-    zlog.add_processor(zlog.processors.CallerInfo())
-    emit = zlog.emit
-
-    def run(n: int) -> None:
-        for _ in range(n):
-            emit(
-                JOB_COMPLETED,
-                "Job processing completed",
-                worker_id="worker-1",
-                job_id="job_123",
-                job_type="email",
-                attempts=1,
-                duration_ms=1234.5,
-            )
-        sink.flush()
-
-    def teardown() -> None:
-        zlog.reset()
-        sink.close()
-        f.close()
-
-    return run, teardown
 
 
 def case_fanout(path: str) -> tuple[Callable[[int], None], Callable[[], None]]:
@@ -265,7 +239,7 @@ CASES: dict[str, tuple[str, Case, bool]] = {
     "floor_flush": ("floor + flush per line", floors.floor(True), True),
     "z_buf": ("zlog.emit -> JSONSink(buffered=True)", _zlog_json(True), True),
     "z_unbuf": ("zlog.emit -> JSONSink(buffered=False)", _zlog_json(False), True),
-    "z_caller": ("zlog.emit -> JSONSink(buffered=True) with CallerInfo", case_caller, True),
+    "z_caller": ("zlog.emit -> JSONSink(buffered=True) with CallerInfo", _zlog_json(True, caller=True), True),
     "floor_fanout": ("fan-out floor: the same four outputs' work inline by hand", floors.fanout_floor, True),
     "z_fanout": ("zlog.emit -> JSON + metrics + alerts + audit (fsync off)", case_fanout, True),
     "sl_flush": ("structlog fastest documented config (BytesLogger flushes)", _structlog(True), True),
