@@ -6,7 +6,9 @@ import io
 import json
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -218,3 +220,39 @@ def test_flush_and_close_module_functions_reach_a_routed_sink_and_close_unroutes
     assert zlog.close(timeout=5) is True
     assert calls == ["flush", "close"]
     assert zlog.routes() == ()
+
+
+def test_shutdown_writes_what_background_sinks_hold_before_the_process_ends_with_os_exit(tmp_path: Path) -> None:
+    out = tmp_path / "out.log"
+    code = (
+        "import os, time, zlog\n"
+        f"stream = open({str(out)!r}, 'a')\n"
+        "def slow(event):\n"
+        "    time.sleep(0.002)\n"
+        "    stream.write(event.fields['job_id'] + '\\n')\n"
+        "    stream.flush()\n"
+        "zlog.route('JOB_COMPLETED', zlog.Background(slow))\n"
+        "for n in range(200):\n"
+        "    zlog.emit('JOB_COMPLETED', 'done', job_id=f'j{n}')\n"
+        "print(zlog.shutdown(timeout=30), len(zlog.routes()), flush=True)\n"
+        "os._exit(0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.split() == ["True", "1"]  # every event written; the routes stay
+    assert out.read_text().split() == [f"j{n}" for n in range(200)]
+
+
+def test_shutdown_returns_by_its_timeout_and_reports_what_it_could_not_write(zlog_events: CapturedEvents) -> None:
+    release = threading.Event()
+    stuck = zlog.Background(lambda event: release.wait(30), name="stuck")
+    zlog.route("JOB_COMPLETED", stuck)
+    try:
+        for n in range(5):
+            zlog.emit("JOB_COMPLETED", "done", job_id=f"j{n}")
+        assert zlog.shutdown(timeout=0.3) is False
+        assert stuck.dropped == 5  # the one being written and the four queued: the process ends before them
+        drops = zlog_events.of("ZLOG_EVENTS_DROPPED")
+        assert sum(e.fields["dropped"] for e in drops) == 5
+    finally:
+        release.set()
+        assert stuck.close(timeout=5)

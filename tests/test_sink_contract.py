@@ -5,7 +5,9 @@ A new sink gets every check here by adding one line to SINKS (and, for a wrapper
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import io
 import logging
 import os
@@ -22,6 +24,7 @@ from conftest import require_service
 from zlog import Event, Router, SinkClosedError
 from zlog.sinks import (
     AlertSink,
+    AsyncSink,
     AuditSink,
     Background,
     CircuitBreaker,
@@ -89,6 +92,18 @@ def _logging(tmp: Path) -> Any:
     return LoggingSink(logging.StreamHandler(io.StringIO()))
 
 
+def _metrics_multiprocess(tmp: Path) -> Any:
+    """PROMETHEUS_MULTIPROC_DIR (tmp's own) set only while the sink is made: prometheus_client, imported
+    before it, keeps its in-process values, so the sink writes the files itself, in the directory it was
+    made with (tests/test_sinks_metrics_multiprocess.py checks prometheus_client's own files)."""
+    import prometheus_client.values  # noqa: F401
+
+    (tmp / "prometheus").mkdir()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp / "prometheus"))
+        return MetricsSink(declare="JOB_DONE", multiprocess=True)
+
+
 #: Every sink class zlog ships, made fresh for each check (one line each).
 SINKS: dict[str, Callable[[Path], Any]] = {
     "JSONSink": lambda tmp: JSONSink(io.BytesIO()),
@@ -97,6 +112,7 @@ SINKS: dict[str, Callable[[Path], Any]] = {
     "AuditSink": lambda tmp: AuditSink(tmp / "audit.log"),
     "AuditSink-buffered": lambda tmp: AuditSink(tmp / "audit.log", fsync="none"),
     "MetricsSink": lambda tmp: MetricsSink(declare="JOB_DONE"),
+    "MetricsSink-multiprocess": _metrics_multiprocess,
     "HealthSink": lambda tmp: HealthSink(),
     "AlertSink": lambda tmp: AlertSink([]),
     "CapturedEvents": lambda tmp: CapturedEvents(),
@@ -106,6 +122,7 @@ SINKS: dict[str, Callable[[Path], Any]] = {
     "NATSSink": _nats,
     "HTTPSink": _http,
     "Background": lambda tmp: Background(CapturedEvents()),
+    "AsyncSink": lambda tmp: AsyncSink(functools.partial(asyncio.sleep, 0)),  # an async sink that takes anything
     "Retry": lambda tmp: Retry(CapturedEvents()),
     "Timeout": lambda tmp: Timeout(CapturedEvents(), 5),
     "Fallback": lambda tmp: Fallback(CapturedEvents(), CapturedEvents()),
@@ -120,6 +137,7 @@ SINKS: dict[str, Callable[[Path], Any]] = {
 #: Every wrapper, around any inner sink (for the checks with a failing inner sink).
 WRAPPERS: dict[str, Callable[[Any], Any]] = {
     "Background": lambda inner: Background(inner),
+    "AsyncSink": lambda inner: AsyncSink(inner),
     "Retry": lambda inner: Retry(inner, attempts=2, base=0),
     "Timeout": lambda inner: Timeout(inner, 5),
     "Fallback": lambda inner: Fallback(inner, CapturedEvents()),

@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -141,6 +142,24 @@ async def _stored(name: str) -> list[Any]:
         return [await js.get_msg(name, seq) for seq in range(info.state.first_seq, info.state.last_seq + 1)]
     finally:
         await nc.close()
+
+
+def test_the_writer_thread_imports_nothing_so_a_fork_cannot_catch_it_importing(prefix: str, jetstream: str) -> None:
+    # a fork while a thread imports leaves that module's lock held in the child, whose writer then hangs
+    code = (
+        "import sys, zlog\n"
+        "from zlog.sinks.nats import NATSSink\n"
+        f"sink = NATSSink(subject_prefix={prefix!r})\n"
+        "router = zlog.Router()\n"
+        "router.route_all(sink)\n"
+        "before = set(sys.modules)\n"
+        "router.emit('JOB_DONE', 'done')\n"
+        "assert sink.flush(timeout=10)\n"
+        "print(sorted(set(sys.modules) - before))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
+    assert run(_stream("info", jetstream)) == 1
 
 
 def test_every_event_gets_its_own_message_id(prefix: str, jetstream: str) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -135,6 +137,24 @@ def test_a_forked_child_delivers_its_own_events(stream: str) -> None:
     assert sink.close(timeout=10)
     signals = [e[b"signal"] for e in entries(stream)]
     assert signals == [b"FROM_PARENT", b"FROM_CHILD"]
+
+
+def test_the_writer_thread_imports_nothing_so_a_fork_cannot_catch_it_importing(stream: str) -> None:
+    # a fork while a thread imports leaves that module's lock held in the child, whose writer then hangs
+    code = (
+        "import sys, zlog\n"
+        "from zlog.sinks.redis import RedisSink\n"
+        f"sink = RedisSink(stream={stream!r})\n"
+        "router = zlog.Router()\n"
+        "router.route_all(sink)\n"
+        "before = set(sys.modules)\n"
+        "router.emit('JOB_DONE', 'done')\n"
+        "assert sink.flush(timeout=10)\n"
+        "print(sorted(set(sys.modules) - before))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
+    assert len(entries(stream)) == 1
 
 
 def test_emit_from_many_threads_loses_nothing(stream: str) -> None:

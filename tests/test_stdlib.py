@@ -103,6 +103,31 @@ def test_capture_logging_sends_third_party_logs_as_zlog_json_and_never_doubles()
     assert line["message"] == "Starting new HTTPS connection (1): example.org"
 
 
+@pytest.mark.parametrize("reconfigure", ["basicConfig(force=True)", "dictConfig"])
+def test_capture_logging_called_again_after_logging_is_reconfigured_captures_again_once(reconfigure: str) -> None:
+    import logging.config
+
+    got: list[Event] = []
+    router = Router()
+    router.route_all(got.append)
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    try:
+        capture_logging(logging.INFO, router=router)
+        if reconfigure == "dictConfig":  # as a framework's start-up does: the root logger's handlers replaced
+            config = {"version": 1, "disable_existing_loggers": False, "root": {"handlers": [], "level": "WARNING"}}
+            logging.config.dictConfig(config)
+        else:
+            logging.basicConfig(force=True, stream=io.StringIO())
+        logging.getLogger("lost").warning("no capture any more")
+        capture_logging(logging.INFO, router=router)  # the one line docs/workers.md shows
+        logging.getLogger("billing").info("captured again")
+    finally:
+        root.handlers[:] = before[0]
+        root.setLevel(before[1])
+    assert [e.message for e in got] == ["captured again"]
+
+
 def test_logging_sink_hands_events_to_an_existing_handler_with_fields_as_attributes() -> None:
     records: list[logging.LogRecord] = []
 

@@ -6,7 +6,9 @@ from importlib import import_module as _import_module
 from typing import TYPE_CHECKING, Any
 
 from zlog._api import (
+    aclose,
     add_processor,
+    aflush,
     close,
     debug,
     default_router,
@@ -19,6 +21,7 @@ from zlog._api import (
     route,
     route_all,
     routes,
+    shutdown,
     warn,
 )
 from zlog.context import bind, bound
@@ -79,7 +82,9 @@ __all__ = [
     "Router",
     "Signal",
     "SinkClosedError",
+    "aclose",
     "add_processor",
+    "aflush",
     "bind",
     "bound",
     "close",
@@ -96,6 +101,7 @@ __all__ = [
     "route",
     "route_all",
     "routes",
+    "shutdown",
     "signal",
     "sink",
     "testing",

@@ -55,6 +55,34 @@ def close(timeout: float | None = None) -> bool:
     return default_router.close(timeout)
 
 
+async def aflush(timeout: float | None = None) -> bool:
+    """``flush`` for coroutines: waits on another thread, so the event loop keeps running; returns by
+    ``timeout`` (False if the time ran out)."""
+    return await default_router.aflush(timeout)
+
+
+async def aclose(timeout: float | None = None) -> bool:
+    """``close`` for coroutines: waits on another thread, so the event loop keeps running; returns by
+    ``timeout`` (False if the time ran out)."""
+    return await default_router.aclose(timeout)
+
+
+def shutdown(timeout: float | None = None) -> bool:
+    """This process is about to end: write what every sink holds, as the exit hook would, now.
+
+    For a job system's child-shutdown hook (the child then ends with ``os._exit``, which runs no exit
+    hook). Queued events that cannot be written by the deadline (``timeout``, by default the longest
+    ``exit_timeout`` of the sinks) are counted and reported as dropped. Routes stay; nothing is closed.
+    False if the time ran out.
+    """
+    from zlog import _exit
+    from zlog._deadline import Deadline
+
+    deadline = Deadline(_exit.default_timeout() if timeout is None else timeout)
+    drained = _exit.drain(deadline.remaining())
+    return default_router.flush(deadline.remaining()) and drained
+
+
 def debug(message: str, /, **fields: Any) -> None:
     """Emit ``DEBUG``."""
     emit(DEBUG, message, **fields)

@@ -18,7 +18,7 @@ from zlog import _reporting
 from zlog._deadline import Deadline
 from zlog._sinkcalls import Target, key_of, run, sink_name
 
-__all__ = ["DEFAULT_EXIT_TIMEOUT", "REPORT_GRACE", "drain", "flush_at_exit", "forget"]
+__all__ = ["DEFAULT_EXIT_TIMEOUT", "REPORT_GRACE", "default_timeout", "drain", "flush_at_exit", "forget"]
 
 DEFAULT_EXIT_TIMEOUT = 5.0
 #: Seconds past the longest ``exit_timeout`` in which sinks report what they could not write.
@@ -47,14 +47,25 @@ def _failed(target: Target, error: BaseException) -> None:
     _reporting.standalone().failed(error, None, sink=target.name)
 
 
+def default_timeout() -> float:
+    """The time the exit drain takes at most: the longest ``exit_timeout`` of the registered sinks
+    (``DEFAULT_EXIT_TIMEOUT`` for a sink without one, or when none is registered), plus ``REPORT_GRACE``."""
+    with _lock:
+        sinks = list(_sinks)
+    longest = max(
+        (float(getattr(s, "exit_timeout", DEFAULT_EXIT_TIMEOUT)) for s in sinks), default=DEFAULT_EXIT_TIMEOUT
+    )
+    return longest + REPORT_GRACE
+
+
 def drain(timeout: float | None = None) -> bool:
-    """Drain every registered sink, at most ``timeout`` seconds (default: the longest ``exit_timeout``)."""
+    """Drain every registered sink, at most ``timeout`` seconds (default: :func:`default_timeout`)."""
     with _lock:
         sinks = list(_sinks)
     if not sinks:
         return True
     if timeout is None:
-        timeout = max(float(getattr(s, "exit_timeout", DEFAULT_EXIT_TIMEOUT)) for s in sinks) + REPORT_GRACE
+        timeout = default_timeout()
     deadline = Deadline(timeout)
     first = [Target(key_of(s), s, sink_name(s)) for s in sinks if callable(getattr(s, "drain_at_exit", None))]
     rest = [Target(key_of(s), s, sink_name(s)) for s in sinks if not callable(getattr(s, "drain_at_exit", None))]

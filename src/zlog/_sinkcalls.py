@@ -15,7 +15,18 @@ from typing import Any, NamedTuple
 from zlog import _deadline
 from zlog.event import Event
 
-__all__ = ["Target", "check", "close_all", "flush_all", "handler_of", "key_of", "run", "sink_name"]
+__all__ = [
+    "Target",
+    "check",
+    "close_all",
+    "flush_all",
+    "handler_of",
+    "is_async",
+    "is_coroutine_callable",
+    "key_of",
+    "run",
+    "sink_name",
+]
 
 
 class Target(NamedTuple):
@@ -60,12 +71,43 @@ def key_of(sink: object) -> Hashable:
     return id(sink)
 
 
-def check(obj: object) -> Callable[[Event], Any]:
+def is_coroutine_callable(func: object) -> bool:
+    """Whether calling ``func`` makes a coroutine: an ``async def`` function or method, a
+    ``functools.partial`` of one, or an object whose ``__call__`` is one."""
+    import functools
+    import inspect  # at route time, not at import
+
+    while isinstance(func, functools.partial):
+        func = func.func
+    if inspect.iscoroutinefunction(func):
+        return True
+    if inspect.isroutine(func) or isinstance(func, type) or not callable(func):
+        return False
+    return inspect.iscoroutinefunction(type(func).__call__)  # an object with ``async def __call__``
+
+
+def is_async(obj: object) -> bool:
+    """Whether ``obj`` is an async sink: its handler (``handle``, or the object itself) is a coroutine
+    function. Such a sink goes through ``zlog.sinks.AsyncSink``, which awaits it on its own event loop."""
+    try:
+        return is_coroutine_callable(handler_of(obj))
+    except TypeError:
+        return False
+
+
+def check(obj: object, *, async_ok: bool = False) -> Callable[[Event], Any]:
     """Validate a sink against the contract; its handler. TypeError says what is wrong.
 
     ``flush`` and ``close``, when the sink has them, must accept ``timeout=`` (docs/sinks/writing.md).
+    An async sink is refused (a caller that is not ``AsyncSink`` would drop its coroutines) unless
+    ``async_ok``.
     """
     handler = handler_of(obj)
+    if not async_ok and is_coroutine_callable(handler):
+        raise TypeError(
+            f"{sink_name(obj)} is an async sink (its handler is a coroutine function): wrap it in "
+            f"zlog.sinks.AsyncSink(...) to use it here (zlog.route() does that itself); see docs/sinks/async.md"
+        )
     if not isinstance(obj, type):
         for method in ("flush", "close"):
             func = getattr(obj, method, None)

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
-from zlog import _fork
+from zlog import _aio, _fork
 from zlog._reporting import Reporter
 from zlog._sinkcalls import Target, check, close_all, flush_all, key_of, sink_name
 from zlog.context import CONTEXT
@@ -120,6 +120,7 @@ class Router:
         self._sinks: dict[Hashable, _Entry] = {}
         self._by_handler: dict[int, _Entry] = {}  # id(handler) -> entry, for failure reports
         self._processors: tuple[_Entry, ...] = ()
+        self._async: _aio.Wrapped[Hashable, Any] = _aio.Wrapped()  # the AsyncSink around each async sink
         self._reporter = Reporter(self._deliver, report_interval)
         self.emit = _build_emit(self)
 
@@ -128,7 +129,8 @@ class Router:
         """Send events whose signal matches (exact name or glob such as ``"JOB_*"``) to ``sinks``.
 
         With ``level``, only events at that level or above pass (a signal without a level counts as
-        ``info``). A sink that can report its own trouble is attached to this router.
+        ``info``). A sink that can report its own trouble is attached to this router. An async sink
+        (``async def``) is routed through one ``zlog.sinks.AsyncSink``, however many routes name it.
         """
         if isinstance(signal_or_pattern, Signal):
             pattern = signal_or_pattern.name
@@ -139,6 +141,8 @@ class Router:
         if not sinks:
             raise TypeError(f"route({pattern!r}) needs at least one sink")
         threshold = normalize_level(level)
+        with self._lock:
+            sinks = tuple(_aio.wrap(obj, self._async) for obj in sinks)
         handlers = [check(obj) for obj in sinks]  # a clear TypeError now rather than at emit time
         route = Route(self, pattern, tuple(sinks), threshold)
         attach: list[tuple[Any, _Entry]] = []
@@ -344,6 +348,16 @@ class Router:
             self._by_handler.clear()
             self._table.clear()
         return closed
+
+    async def aflush(self, timeout: float | None = None) -> bool:
+        """``flush`` for a coroutine: it runs on another thread while the event loop keeps running, and
+        returns by ``timeout`` (False if the time ran out)."""
+        return await _aio.off_loop(self.flush, timeout)
+
+    async def aclose(self, timeout: float | None = None) -> bool:
+        """``close`` for a coroutine: it runs on another thread while the event loop keeps running, and
+        returns by ``timeout`` (False if the time ran out)."""
+        return await _aio.off_loop(self.close, timeout)
 
     # -- isolation -----------------------------------------------------------------------------
     @contextmanager

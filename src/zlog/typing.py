@@ -1,9 +1,9 @@
 """The contract between zlog's router and its pluggable parts: sinks, processors and reporters.
 
-A sink is a callable ``sink(event)`` or an object with ``handle(event)``; it may add ``handle_batch``,
-``flush``, ``close`` and ``attach``. The router calls ``flush(timeout=...)`` and ``close(timeout=...)``
-with keyword ``timeout`` (None or seconds) and reads a False return as "the time ran out". The whole
-contract, and how to write a sink that keeps it, is in docs/sinks/writing.md.
+A sink is a callable ``sink(event)`` or an object with ``handle(event)`` (either may be ``async``); it
+may add ``handle_batch``, ``flush``, ``close`` and ``attach``. The router calls ``flush(timeout=...)``
+and ``close(timeout=...)`` with keyword ``timeout`` (None or seconds) and reads a False return as "the
+time ran out". The whole contract, and how to write a sink that keeps it, is in docs/sinks/writing.md.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ __all__ = [
     "Attachable",
     "BatchSink",
     "Closable",
+    "CoroutineSink",
     "Emitter",
     "Flushable",
     "Processor",
@@ -48,6 +49,14 @@ class Sink(Protocol):
     """Receives each routed event. Raising is allowed: the router counts and reports it."""
 
     def handle(self, event: Event, /) -> None: ...
+
+
+@runtime_checkable
+class CoroutineSink(Protocol):
+    """An async sink object: ``route()`` hands it to ``zlog.sinks.AsyncSink``, which awaits ``handle``
+    on zlog's own event loop (docs/sinks/async.md)."""
+
+    async def handle(self, event: Event, /) -> None: ...
 
 
 @runtime_checkable
@@ -99,6 +108,6 @@ class Attachable(Protocol):
 
 
 #: Anything ``route()`` accepts as a sink.
-SinkLike = Sink | Callable[[Event], object]
+SinkLike = Sink | CoroutineSink | Callable[[Event], object]
 #: ``processor(event) -> Event | None``: runs before the sinks; None drops the event.
 Processor = Callable[[Event], Event | None]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from zlog.sinks.base import NamedSink, SinkBase, SinkClosedError, Wrapper, sink
 
 if TYPE_CHECKING:
+    from zlog.sinks.aio import AsyncSink
     from zlog.sinks.alerts import AlertmanagerNotifier, AlertSink, WebhookNotifier, stderr_notifier
     from zlog.sinks.audit import AuditSink
     from zlog.sinks.background import Background
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AlertSink",
     "AlertmanagerNotifier",
+    "AsyncSink",
     "AuditSink",
     "Background",
     "CircuitBreaker",
@@ -52,6 +54,7 @@ __all__ = [
 #: Where each lazily imported name lives. ``RedisSink`` and ``NATSSink`` need an extra
 #: (``zlog[redis]``, ``zlog[nats]``) and are not in ``__all__``, so ``import *`` never needs them.
 _LAZY = {
+    "AsyncSink": "zlog.sinks.aio",
     "AlertSink": "zlog.sinks.alerts",
     "AlertmanagerNotifier": "zlog.sinks.alerts",
     "WebhookNotifier": "zlog.sinks.alerts",

@@ -17,6 +17,11 @@ from zlog.sinks._labels import MAX_LABEL_CHARS, OVERFLOW, label_value
 NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _INF = math.inf
+#: How the gauges of several processes combine (prometheus_client's multiprocess modes); the ``live``
+#: modes leave out the processes marked dead.
+GAUGE_MODES = frozenset(
+    ("all", "liveall", "min", "livemin", "max", "livemax", "sum", "livesum", "mostrecent", "livemostrecent")
+)
 
 Fields = dict[str, Any]
 Update = Callable[[Fields], None]
@@ -43,6 +48,8 @@ class Metric:
         labels: Sequence[str],
         buckets: Sequence[float],
         scale: float,
+        *,
+        multiprocess_mode: str = "mostrecent",
     ) -> None:
         if not NAME.match(name):
             raise ValueError(f"metric name {name!r} is not a valid Prometheus name (snake_case letters, digits, _)")
@@ -51,6 +58,9 @@ class Metric:
                 raise ValueError(f"label {label!r} of metric {name!r} is not a valid Prometheus label name")
         if kind == "counter" and not name.endswith("_total"):
             raise ValueError(f"counter {name!r} must end in _total (Prometheus naming)")
+        if multiprocess_mode not in GAUGE_MODES:
+            modes = ", ".join(sorted(GAUGE_MODES))
+            raise ValueError(f"multiprocess_mode {multiprocess_mode!r} of {name!r} is not one of {modes}")
         if kind == "histogram":
             buckets = sorted(float(b) for b in buckets)
             if not buckets or any(math.isnan(b) for b in buckets):
@@ -63,13 +73,14 @@ class Metric:
         self.labels = tuple(labels)
         self.buckets = tuple(b for b in buckets if not math.isinf(b))
         self.scale = float(scale)
+        self.multiprocess_mode = multiprocess_mode  # gauges only; used in multiprocess mode
         # counter/gauge: labels -> value; histogram: labels -> [bucket counts..., count, sum]
         self.series: dict[tuple[str, ...], Any] = {}
 
     def updater(self, owner: Owner) -> Update:
         """The function that applies one event's fields to this metric (called under the sink's lock)."""
         series = self.series
-        key_of = _key_function(self.labels)
+        key_of = key_function(self.labels)
         overflow_key = (OVERFLOW,) * len(self.labels)
         name = self.name
 
@@ -93,7 +104,7 @@ class Metric:
             return count
 
         field, scale = self.field, self.scale
-        measure = _measure_function(owner, name, scale)
+        measure = measure_function(owner, name, scale)
 
         gauge = self.kind == "gauge"
         buckets = self.buckets
@@ -131,7 +142,7 @@ class Metric:
         return measured
 
 
-def _measure_function(owner: Owner, name: str, scale: float) -> Callable[[object], float | None]:
+def measure_function(owner: Owner, name: str, scale: float) -> Callable[[object], float | None]:
     """The slow path of reading a field: a number, or None after counting why it was skipped."""
 
     def measure(value: object) -> float | None:
@@ -154,7 +165,7 @@ def _measure_function(owner: Owner, name: str, scale: float) -> Callable[[object
     return measure
 
 
-def _key_function(labels: tuple[str, ...]) -> Callable[[Fields], tuple[str, ...]] | None:
+def key_function(labels: tuple[str, ...]) -> Callable[[Fields], tuple[str, ...]] | None:
     """Label values of an event as a series key (None for a metric without labels)."""
     if not labels:
         return None

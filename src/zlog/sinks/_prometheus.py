@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from zlog.sinks.metrics import MetricsSink
 
 
+#: The help texts of the sink's own counters (the same in every process of a multiprocess directory).
+EVENTS_HELP = "Events routed to this sink, by signal."
+OVERFLOW_HELP = "Label sets folded into 'other' by the cardinality guard."
+SKIPPED_HELP = "Events whose field could not be measured."
+
+
 def _bound(value: float) -> str:
     return repr(float(value))
 
@@ -34,21 +40,17 @@ class MetricsCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         snap = self._sink.snapshot()
         prefix = self._sink.namespace
-        events = CounterMetricFamily(f"{prefix}_events", "Events routed to this sink, by signal.", labels=["signal"])
+        events = CounterMetricFamily(f"{prefix}_events", EVENTS_HELP, labels=["signal"])
         for signal, count in sorted(snap["events"].items()):
             events.add_metric([signal], count)
         yield events
         for name, data in snap["metrics"].items():
             yield _family(name, data)
-        overflow = CounterMetricFamily(
-            f"{prefix}_metric_overflow", "Label sets folded into 'other' by the cardinality guard.", labels=["metric"]
-        )
+        overflow = CounterMetricFamily(f"{prefix}_metric_overflow", OVERFLOW_HELP, labels=["metric"])
         for metric in [f"{prefix}_events_total", *snap["metrics"]]:
             overflow.add_metric([metric], snap["overflow"].get(metric, 0))
         yield overflow
-        skipped = CounterMetricFamily(
-            f"{prefix}_metric_skipped", "Events whose field could not be measured.", labels=["metric", "reason"]
-        )
+        skipped = CounterMetricFamily(f"{prefix}_metric_skipped", SKIPPED_HELP, labels=["metric", "reason"])
         for key, count in sorted(snap["skipped"].items()):
             metric, reason = key.rsplit(":", 1)
             skipped.add_metric([metric, reason], count)
@@ -76,7 +78,7 @@ def _family(name: str, data: dict[str, Any]) -> Metric:
 
 
 def registry_for(sink: MetricsSink) -> CollectorRegistry:
-    """A private registry holding only this sink's collector."""
+    """A private registry holding only this sink's collector (in multiprocess mode: the directory's)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(MetricsCollector(sink))
+    registry.register(sink.collector())
     return registry

@@ -15,7 +15,16 @@ from zlog.event import Event
 from zlog.sinks.background import Background
 from zlog.typing import Reporter
 
-__all__ = ["Backoff", "RejectedError", "StreamSink", "Writer", "line_renderer", "masked_url", "new_ids"]
+__all__ = [
+    "Backoff",
+    "RejectedError",
+    "StreamSink",
+    "Writer",
+    "keep_inherited",
+    "line_renderer",
+    "masked_url",
+    "new_ids",
+]
 
 LINE_LIMIT = 1_000_000  # one event per message; backends take at least 1 MB
 
@@ -66,6 +75,18 @@ def new_ids() -> Callable[[], str]:
     return next_id
 
 
+#: A forked child's copies of its parent's clients: never used, closed or collected there, since a lock
+#: inside them may have been held by a parent thread at the fork (redis-py's connection pool would then
+#: wait forever in the child when the client is closed or garbage-collected).
+_inherited: list[Any] = []
+
+
+def keep_inherited(client: Any) -> None:
+    """In a forked child: keep the parent's ``client`` alive and untouched for the life of the process."""
+    if client is not None:
+        _inherited.append(client)
+
+
 class Backoff:
     """Exponential backoff with full jitter: delays up to ``base * 2**n``, capped at ``cap`` seconds."""
 
@@ -94,13 +115,15 @@ class Writer:
         self.on_abandon: Callable[[int], None] = lambda count: None
         self.name = type(self).__name__  # the stream sink gives it its own name: failures are reported under it
         self._reporter: Reporter = _reporting.standalone()
-        _fork.after_fork_in_child(self, Writer._after_fork)
+        _fork.after_fork_in_child(self, lambda writer: writer._after_fork())
 
     def attach(self, reporter: Reporter, /) -> None:
         """Report failed attempts (rate-limited) through the reporter of the routed stream sink."""
         self._reporter = reporter
 
     def _after_fork(self) -> None:
+        """In a forked child: a new stop event; subclasses also let go of the parent's connection (with
+        :func:`keep_inherited`)."""
         stopped, self.stop = self.stop.is_set(), threading.Event()  # a parent thread may hold the old one's lock
         if stopped:
             self.stop.set()

@@ -102,12 +102,15 @@ class Wrapper(SinkBase):
     caller past it). Flush and close failures of an inner sink are reported under its own name.
     """
 
+    #: Whether the inner sinks may be async (only ``AsyncSink``, which awaits them, says yes).
+    _takes_async = False
+
     def __init__(self, *inner: SinkLike, name: str) -> None:
         super().__init__(name=name)
         if not inner:
             raise TypeError(f"{type(self).__name__} needs a sink to wrap")
         self.inner = tuple(inner)
-        self._handlers = tuple(check(s) for s in inner)
+        self._handlers = tuple(check(s, async_ok=self._takes_async) for s in inner)
 
     def attach(self, reporter: Reporter, /) -> None:
         super().attach(reporter)

@@ -11,7 +11,7 @@ from typing import IO, Any
 
 import orjson
 
-from zlog import _encode, _exit, _profiles, _truncate
+from zlog import _encode, _exit, _fork, _profiles, _truncate
 from zlog.event import Event
 from zlog.sinks.base import SinkBase
 
@@ -105,6 +105,16 @@ class JSONSink(SinkBase):
         self.handle: Callable[[Event], None] = self._make_handle()
         if self.buffered:
             _exit.flush_at_exit(self)
+            _fork.before_fork(self, JSONSink._write_before_fork)
+
+    def _write_before_fork(self) -> None:
+        """Before a fork, write the buffered lines: a child would inherit the buffer and write them again."""
+        lock = self._locks[0]
+        if not self._closed and lock.acquire(timeout=1.0):  # never hold a fork up for long
+            try:
+                self.flush()
+            finally:
+                lock.release()
 
     def _after_fork(self) -> None:
         self._locks[0] = threading.Lock()

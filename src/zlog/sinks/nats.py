@@ -10,7 +10,7 @@ import os
 from typing import Any
 
 from zlog.event import Event
-from zlog.sinks._streams import StreamSink, Writer, line_renderer, masked_url, new_ids
+from zlog.sinks._streams import StreamSink, Writer, keep_inherited, line_renderer, masked_url, new_ids
 
 try:
     import nats
@@ -59,6 +59,11 @@ class _NATSWriter(Writer):
         self._todo: list[tuple[str, bytes, str]] = []  # its messages not yet accepted nor rejected
         self._accepted = 0
         self._pid = os.getpid()
+
+    def _after_fork(self) -> None:
+        super()._after_fork()
+        keep_inherited((self._loop, self._nc, self._js))  # the parent's: never closed or collected here
+        self._loop, self._nc, self._js, self._streams = None, None, None, {}
 
     def _run(self, coro: Any) -> Any:
         if self._loop is None or self._pid != os.getpid():  # a forked child starts its own loop and connection

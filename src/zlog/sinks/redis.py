@@ -5,12 +5,13 @@ Needs ``pip install 'zlog[redis]'`` (redis-py).
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 from typing import Any
 
 from zlog.event import Event
-from zlog.sinks._streams import RejectedError, StreamSink, Writer, line_renderer, masked_url
+from zlog.sinks._streams import RejectedError, StreamSink, Writer, keep_inherited, line_renderer, masked_url
 
 try:
     import redis
@@ -32,6 +33,12 @@ class _RedisWriter(Writer):
         self.render = line_renderer(profile)
         self._client: Any = None
         self._pid = os.getpid()
+        _import_now()
+
+    def _after_fork(self) -> None:
+        super()._after_fork()
+        keep_inherited(self._client)  # the parent's: closing it here could wait forever on its pool's lock
+        self._client = None
 
     def _connection(self) -> Any:
         if self._client is None or self._pid != os.getpid():  # a forked child opens its own connection
@@ -64,6 +71,18 @@ class _RedisWriter(Writer):
         if client is not None:
             with contextlib.suppress(Exception):
                 client.close()
+
+
+def _import_now() -> None:
+    """Import here, in the thread that makes the sink, what redis-py imports on its first connection.
+
+    A process that forks while one of its threads is importing a module leaves that module's import lock
+    held forever in the child: the child's writer then hangs on its first connection. So the writer
+    thread must never import anything (tests/test_sinks_redis.py checks it).
+    """
+    redis.Redis.from_url("redis://127.0.0.1:6379/0").close()  # the pool's imports; connects nowhere
+    redis.utils.get_lib_version()  # type: ignore[no-untyped-call] # importlib.metadata's parsers, for the handshake's CLIENT SETINFO
+    codecs.lookup("idna")  # socket.getaddrinfo() encodes the host name with it
 
 
 class RedisSink(StreamSink):
