@@ -204,13 +204,18 @@ def _buffering_sink(kind: str, tmp_path: Path, stream: str) -> tuple[Any, Callab
     if kind == "rotating":
         sink = zlog.RotatingFileSink(tmp_path / "out.{pid}.log", buffered=True)
         return sink, lambda: _job_ids(_file_lines(str(tmp_path / "out.*.log")))
+    if kind == "http":
+        from http_capture import Receiver
+
+        receiver = Receiver()
+        return zlog.HTTPSink(receiver.url), lambda: Counter(str(line["job_id"]) for line in receiver.delivered())
     from zlog.sinks.redis import RedisSink
 
     return RedisSink(REDIS_URL, stream=stream), lambda: _redis_job_ids(stream)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-@pytest.mark.parametrize("kind", ["json-buffered", "background", "rotating", "redis"])
+@pytest.mark.parametrize("kind", ["json-buffered", "background", "rotating", "http", "redis"])
 def test_a_forked_child_never_writes_the_parents_unwritten_events_again(kind: str, tmp_path: Path, stream: str) -> None:
     import zlog
 

@@ -1,9 +1,13 @@
 """Re-creating locks (and forgetting threads) in a child process after ``os.fork()``.
 
 A lock held by another thread at the moment of ``fork`` stays locked forever in the child. Every zlog
-object that owns a lock registers a callback here; the child runs them before anything else. Objects
-whose buffer a child would otherwise inherit and write a second time register a callback that runs in
-the parent just before the fork (``before_fork``): they write it first.
+object that owns a lock registers a callback here; the child runs them before anything else.
+
+In the parent, just before the fork, ``before_fork`` callbacks run, the latest registered first (a
+wrapper is made after the sink it wraps, so it goes first): a ``Background`` waits for the batch its
+writer is handing to its sink (so the fork never catches that thread inside a stream's own lock) and
+holds it off until the fork is done (``after_fork_in_parent``); a buffered ``JSONSink`` then writes its
+buffer, which the child would otherwise inherit and write a second time.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 _callbacks: weakref.WeakKeyDictionary[Any, list[Callable[[Any], None]]] = weakref.WeakKeyDictionary()
 _before: weakref.WeakKeyDictionary[Any, Callable[[Any], None]] = weakref.WeakKeyDictionary()
+_parent: weakref.WeakKeyDictionary[Any, Callable[[Any], None]] = weakref.WeakKeyDictionary()
 _guard = threading.Lock()
 
 
@@ -33,11 +38,25 @@ def before_fork(obj: Any, callback: Callable[[Any], None]) -> None:
         _before[obj] = callback
 
 
+def after_fork_in_parent(obj: Any, callback: Callable[[Any], None]) -> None:
+    """Call ``callback(obj)`` in the parent just after each fork, for as long as ``obj`` is alive."""
+    with _guard:
+        _parent[obj] = callback
+
+
 def _run_before() -> None:
     with _guard:
         pending = list(_before.items())
-    for obj, callback in pending:
+    for obj, callback in reversed(pending):
         with contextlib.suppress(Exception):  # a failing hook must not stop the fork
+            callback(obj)
+
+
+def _run_in_parent() -> None:
+    with _guard:
+        pending = list(_parent.items())
+    for obj, callback in pending:
+        with contextlib.suppress(Exception):
             callback(obj)
 
 
@@ -51,7 +70,7 @@ def _run() -> None:
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_run_before, after_in_child=_run)
+    os.register_at_fork(before=_run_before, after_in_parent=_run_in_parent, after_in_child=_run)
 
 
 def owned_lock(obj: Any, attr: str = "_lock", factory: Callable[[], Any] = threading.Lock) -> Any:

@@ -176,6 +176,8 @@ class StreamSink(Background):
     after that moment is delivered, and still counted).
     """
 
+    _hold_at_fork = False  # the writer uses sockets only, and a stalled server must not hold up a fork
+
     def __init__(
         self, writer: Writer, *, maxsize: int, overflow: str, batch_size: int, exit_timeout: float, name: str
     ) -> None:

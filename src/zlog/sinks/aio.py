@@ -40,6 +40,8 @@ class AsyncSink(Background):
     """
 
     _takes_async = True
+    #: A fork does not wait for the batch being awaited: an async sink waits on the network, mostly.
+    _hold_at_fork = False
     #: A close or exit that runs out of time cancels the batch being awaited: its events are dropped.
     _drops_in_flight_at_close = True
 

@@ -6,7 +6,7 @@ import threading
 from collections import deque
 from typing import Any
 
-from zlog import _exit
+from zlog import _exit, _fork
 from zlog._deadline import Deadline
 from zlog._sinkcalls import sink_name
 from zlog.event import Event
@@ -16,6 +16,7 @@ from zlog.typing import SinkLike
 __all__ = ["Background"]
 
 _POLICIES = ("block", "drop_newest", "drop_oldest")
+_FORK_WAIT = 1.0  # seconds a fork waits at most for the batch being written
 
 
 class Background(Wrapper):
@@ -61,11 +62,29 @@ class Background(Wrapper):
         self._local = threading.local()
         self._init_sync()
         _exit.flush_at_exit(self)
+        if self._hold_at_fork:
+            _fork.before_fork(self, Background._hold_writer)
+            _fork.after_fork_in_parent(self, Background._release_writer)
+
+    #: Whether a fork waits for the batch being handed to the sink (at most ``_FORK_WAIT`` seconds): a
+    #: sink that writes to a Python file holds that file's lock meanwhile, and a child forked then would
+    #: find it held forever. The stream sinks, whose writers use only sockets, do not wait.
+    _hold_at_fork = True
+
+    def _hold_writer(self) -> None:
+        self._fork_held = self._delivering.acquire(timeout=_FORK_WAIT)
+
+    def _release_writer(self) -> None:
+        if self._fork_held:
+            self._fork_held = False
+            self._delivering.release()
 
     def _init_sync(self) -> None:
         lock = threading.Lock()
         self._cond = threading.Condition(lock)  # queue changes
         self._idle = threading.Condition(lock)  # the queue ran empty
+        self._delivering = threading.Lock()  # held by the writer while it hands a batch to the sink
+        self._fork_held = False
 
     def _after_fork(self) -> None:
         self._init_sync()
@@ -122,7 +141,8 @@ class Background(Wrapper):
                 batch = [self._queue.popleft() for _ in range(take)]
                 self._busy = take
                 self._cond.notify_all()  # room for blocked callers
-            self._deliver(batch)
+            with self._delivering:
+                self._deliver(batch)
             with self._cond:
                 self._busy = 0
                 if not self._queue:

@@ -105,19 +105,26 @@ class JSONSink(SinkBase):
         self.handle: Callable[[Event], None] = self._make_handle()
         if self.buffered:
             _exit.flush_at_exit(self)
-            _fork.before_fork(self, JSONSink._write_before_fork)
+        self._fork_held = False
+        _fork.before_fork(self, JSONSink._hold_for_fork)
+        _fork.after_fork_in_parent(self, JSONSink._release_after_fork)
 
-    def _write_before_fork(self) -> None:
-        """Before a fork, write the buffered lines: a child would inherit the buffer and write them again."""
-        lock = self._locks[0]
-        if not self._closed and lock.acquire(timeout=1.0):  # never hold a fork up for long
-            try:
-                self.flush()
-            finally:
-                lock.release()
+    def _hold_for_fork(self) -> None:
+        """Before a fork: wait for a line being written under the sink's lock (text and raw streams; at
+        most a second) and hold the writer off until the fork is done; write the buffered lines, which a
+        child would otherwise write a second time."""
+        self._fork_held = self._locks[0].acquire(timeout=1.0)
+        if self._fork_held and self.buffered and not self._closed:
+            self.flush()
+
+    def _release_after_fork(self) -> None:
+        if self._fork_held:
+            self._fork_held = False
+            self._locks[0].release()
 
     def _after_fork(self) -> None:
         self._locks[0] = threading.Lock()
+        self._fork_held = False
 
     def _make_writer(self) -> Callable[[bytes], None]:
         stream: Any = self.stream
@@ -139,6 +146,8 @@ class JSONSink(SinkBase):
                 return write_raw
             if not isinstance(stream, io.BufferedIOBase):  # e.g. a tempfile wrapper: no lock of its own
                 return _locked_writer(raw_write, None if self.buffered else flush, None, self._locks)
+            # a buffered binary file has a lock of its own: the hot path takes no other (so a fork can
+            # catch another thread inside it; docs/workers.md says when that matters)
             if self.buffered or flush is None:
                 return raw_write  # type: ignore[no-any-return]
 
