@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from json_helpers import valid
 
 import zlog
 from zlog.cli import main
@@ -28,42 +29,6 @@ def JOB_FAILED(*, job_id: str, attempt: int, error: BaseException, duration_seco
 UNTYPED = zlog.Signal("CACHE_MISS")
 ALIAS = JOB_FAILED
 '''
-
-TYPES: dict[str, type | tuple[type, ...]] = {
-    "string": str,
-    "integer": int,
-    "number": (int, float),
-    "boolean": bool,
-    "object": dict,
-    "array": list,
-    "null": type(None),
-}
-
-
-def valid(value: Any, schema: dict[str, Any]) -> bool:
-    """The part of JSON Schema that zlog's schemas use: type, const, enum, anyOf, properties, required, items,
-    additionalProperties (jsonschema is not a dependency)."""
-    if "const" in schema and value != schema["const"]:
-        return False
-    if "enum" in schema and value not in schema["enum"]:
-        return False
-    if "anyOf" in schema and not any(valid(value, s) for s in schema["anyOf"]):
-        return False
-    kinds = schema.get("type")
-    if kinds is not None and not any(
-        isinstance(value, TYPES[kind]) and (kind == "boolean" or not isinstance(value, bool))
-        for kind in ([kinds] if isinstance(kinds, str) else kinds)
-    ):
-        return False
-    if isinstance(value, list):
-        return all(valid(item, schema.get("items", {})) for item in value)
-    if isinstance(value, dict):
-        if any(key not in value for key in schema.get("required", [])):
-            return False
-        properties = schema.get("properties", {})
-        others = schema.get("additionalProperties", {})
-        return all(valid(v, properties.get(k, others)) for k, v in value.items())
-    return True
 
 
 def _import(path: Path, name: str) -> Any:

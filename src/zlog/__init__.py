@@ -43,7 +43,7 @@ from zlog.signals import (
 from zlog.sinks.base import SinkClosedError, sink
 
 if TYPE_CHECKING:
-    from zlog import processors, testing, typing
+    from zlog import jobs, processors, testing, typing
     from zlog._setup import enable_standard_logging
     from zlog.sinks.alerts import AlertSink
     from zlog.sinks.audit import AuditSink
@@ -96,6 +96,7 @@ __all__ = [
     "fatal",
     "flush",
     "info",
+    "jobs",
     "processors",
     "reset",
     "route",
@@ -126,7 +127,7 @@ _LAZY = {
     "NATSSink": "zlog.sinks.nats",
     "enable_standard_logging": "zlog._setup",
 }
-_MODULES = ("processors", "testing", "typing")
+_MODULES = ("jobs", "processors", "testing", "typing")
 
 
 def __getattr__(name: str) -> Any:
