@@ -59,15 +59,19 @@ def default_timeout() -> float:
 
 
 def drain(timeout: float | None = None) -> bool:
-    """Drain every registered sink, at most ``timeout`` seconds (default: :func:`default_timeout`)."""
+    """Drain every registered sink, at most ``timeout`` seconds (default: :func:`default_timeout`).
+
+    The sinks write until ``timeout`` less a grace (``REPORT_GRACE``, at most a quarter of ``timeout``),
+    and count and report in the grace what they could not write, before this returns."""
     with _lock:
         sinks = list(_sinks)
     if not sinks:
         return True
+    grace = REPORT_GRACE if timeout is None else min(REPORT_GRACE, timeout / 4)  # to count and report
     if timeout is None:
         timeout = default_timeout()
     deadline = Deadline(timeout)
     first = [Target(key_of(s), s, sink_name(s)) for s in sinks if callable(getattr(s, "drain_at_exit", None))]
     rest = [Target(key_of(s), s, sink_name(s)) for s in sinks if not callable(getattr(s, "drain_at_exit", None))]
-    drained = run([first], "drain_at_exit", deadline.remaining(), _failed)
+    drained = run([first], "drain_at_exit", deadline.remaining(), _failed, grace=grace)
     return run([rest], "flush", deadline.remaining(), _failed) and drained

@@ -141,7 +141,9 @@ def close_all(groups: Sequence[Sequence[Target]], timeout: float | None, on_erro
     return run(groups, "close", timeout, on_error)
 
 
-def run(groups: Sequence[Sequence[Target]], method: str, timeout: float | None, on_error: OnError) -> bool:
+def run(
+    groups: Sequence[Sequence[Target]], method: str, timeout: float | None, on_error: OnError, *, grace: float = 0.0
+) -> bool:
     """Call ``method(timeout=remaining)`` on every target that has it, group after group, under one
     deadline (``close`` falls back to ``flush``); False if the time ran out or a call returned False."""
     deadline = _deadline.Deadline(timeout)
@@ -155,7 +157,7 @@ def run(groups: Sequence[Sequence[Target]], method: str, timeout: float | None, 
                 func = getattr(target.obj, "flush", None)
             if func is None or not callable(func):
                 continue
-            calls.append(((target.key, method), _caller(func)))
+            calls.append(((target.key, method), _caller(func, grace)))
             targets.append(target)
         if not calls:
             continue
@@ -172,5 +174,9 @@ def run(groups: Sequence[Sequence[Target]], method: str, timeout: float | None, 
     return done
 
 
-def _caller(func: Callable[..., Any]) -> Callable[[float | None], Any]:
-    return lambda remaining: func(timeout=remaining)
+def _caller(func: Callable[..., Any], grace: float = 0.0) -> Callable[[float | None], Any]:
+    """``func(timeout=...)`` with the time left, less ``grace``: what a sink needs after its own deadline
+    to count and report what it could not write, before the caller stops waiting."""
+    if not grace:
+        return lambda remaining: func(timeout=remaining)
+    return lambda remaining: func(timeout=None if remaining is None else max(0.0, remaining - grace))
