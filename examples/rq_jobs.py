@@ -42,5 +42,10 @@ def chain(steps: int) -> None:
         enqueue(rq.Queue(job.origin, connection=job.connection), chain, steps - 1)
 
 
+def lost() -> None:
+    """Its work horse dies under it: the worker reports the job as failed."""
+    os._exit(1)
+
+
 def slow() -> None:
     time.sleep(60)

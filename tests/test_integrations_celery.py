@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -113,11 +114,14 @@ def _delete_rabbitmq_queue(queue: str) -> None:
 
 
 def _by_job(lines: list[dict[str, Any]]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
+    """Each job's signals, attempt after attempt (in order within an attempt). With several worker
+    processes the next attempt may start before the failed one's JOB_RETRYING: Celery sends the retry's
+    message before it reports the retry."""
+    out: dict[str, list[tuple[int, str]]] = {}
     for line in lines:
         if line["signal"].startswith("JOB_"):
-            out.setdefault(line["job_id"], []).append(line["signal"])
-    return out
+            out.setdefault(line["job_id"], []).append((line.get("attempt", 0), line["signal"]))
+    return {job: [sig for _, sig in sorted(events, key=lambda e: e[0])] for job, events in out.items()}
 
 
 def test_a_prefork_worker_emits_each_tasks_life_exactly_with_retries_apart_from_final_failures(
@@ -173,3 +177,62 @@ def test_children_recycled_after_every_task_lose_no_event(tmp_path: Path) -> Non
     assert all(by_job[job_id] == DONE for job_id in ids["email"])
     assert by_job[ids["flaky"]][-1] == "JOB_COMPLETED" and by_job[ids["broken"]][-1] == "JOB_ABANDONED"
     assert sum(x["signal"] == "EMAIL_SENT" for x in lines) == 3
+
+
+@pytest.mark.parametrize("pool", ["threads", "solo"])
+def test_an_embedded_worker_of_the_threads_and_solo_pools_gives_the_same_events(pool: str) -> None:
+    # Celery's own test harness (celery.contrib.testing): the worker runs in this process, on the real Redis
+    require_service("Redis", "127.0.0.1", 6379)
+    import redis
+    from celery import Celery
+    from celery.contrib.testing.worker import start_worker
+
+    import zlog
+    from zlog.integrations.celery import instrument
+
+    client = redis.Redis.from_url(REDIS)
+    before = set(client.keys("*"))
+    app = Celery(f"embedded-{pool}", broker=REDIS, backend=REDIS)
+    app.conf.task_default_queue = f"zlog-{uuid.uuid4().hex}"
+    got: list[zlog.Event] = []
+
+    @app.task(bind=True, max_retries=1, name=f"shaky-{pool}")
+    def shaky(self: Any, n: int) -> int:
+        if self.request.retries == 0:
+            raise self.retry(exc=TimeoutError("slow upstream"), countdown=0)
+        zlog.emit("STEP_DONE", "step done", n=n)
+        return n
+
+    @app.task(name=f"failing-{pool}")
+    def failing() -> None:
+        raise KeyError("missing")
+
+    root = logging.getLogger()
+    logging_before = (root.level, list(root.handlers), logging.root.manager.disable)
+    with zlog.testing.isolated():
+        zlog.route_all(got.append)
+        instrument(app, capture_logging=False)
+        instrument(app, capture_logging=False)  # twice: the events are never doubled
+        try:
+            with start_worker(app, pool=pool, concurrency=2, perform_ping_check=False, shutdown_timeout=30):
+                with zlog.bind(request_id="r-3"):
+                    ok, bad = shaky.delay(7), failing.delay()
+                assert ok.get(timeout=30) == 7
+                with pytest.raises(KeyError):
+                    bad.get(timeout=30)
+        finally:
+            made = set(client.keys("*")) - before
+            if made:
+                client.delete(*made)
+            root.setLevel(logging_before[0])  # the embedded worker set logging up for this process
+            root.handlers[:] = logging_before[1]
+            logging.disable(logging_before[2])
+    mine = [e for e in got if e.fields.get("job_id") == ok.id and e.signal.startswith("JOB_")]
+    mine.sort(key=lambda e: e.fields.get("attempt", 0))  # attempt after attempt (see _by_job)
+    assert [e.signal for e in mine] == ["JOB_QUEUED", *RETRIED, "JOB_STARTED", "JOB_COMPLETED"]
+    assert [e.fields["error"].__class__ for e in mine if e.signal == "JOB_FAILED"] == [TimeoutError]
+    [step] = [e for e in got if e.signal == "STEP_DONE"]
+    assert (step.fields["request_id"], step.fields["job_id"]) == ("r-3", ok.id)
+    failed = [e.signal for e in got if e.fields.get("job_id") == bad.id and e.signal.startswith("JOB_")]
+    assert failed == ["JOB_QUEUED", "JOB_STARTED", "JOB_FAILED", "JOB_ABANDONED"]
+    assert zlog.bound() == {}  # nothing of the tasks' context left behind

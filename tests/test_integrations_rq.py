@@ -66,6 +66,27 @@ def _lines(log: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in log.read_bytes().splitlines()] if log.exists() else []
 
 
+def _example(tmp_path: Path) -> Any:
+    """``examples/rq_jobs.py`` imported here (its JSON lines file in ``tmp_path``, never the repository)."""
+    import importlib.util
+
+    previous = os.environ.get("ZLOG_FILE")
+    os.environ["ZLOG_FILE"] = str(tmp_path / "imported.log")
+    try:
+        spec = importlib.util.spec_from_file_location("rq_jobs", EXAMPLES / "rq_jobs.py")
+        assert spec is not None and spec.loader is not None
+        module = sys.modules.get("rq_jobs") or importlib.util.module_from_spec(spec)
+        if "rq_jobs" not in sys.modules:
+            sys.modules["rq_jobs"] = module  # RQ finds the jobs by this name
+            spec.loader.exec_module(module)
+        return module
+    finally:
+        if previous is None:
+            del os.environ["ZLOG_FILE"]
+        else:
+            os.environ["ZLOG_FILE"] = previous
+
+
 def _schemas(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     assert main(["signals", "zlog.jobs", "--json-schema"]) == 0
     defs: dict[str, Any] = json.loads(capsys.readouterr().out)["$defs"]
@@ -84,6 +105,7 @@ def _enqueue_the_run(queue: rq.Queue, log: Path) -> dict[str, str]:
         "    ids['flaky'] = enqueue(queue, rq_jobs.flaky, retry=rq.Retry(max=2)).id\n"
         "    ids['broken'] = enqueue(queue, rq_jobs.broken, retry=rq.Retry(max=1)).id\n"
         "    ids['chain'] = enqueue(queue, rq_jobs.chain, 2).id\n"
+        "    ids['lost'] = enqueue(queue, rq_jobs.lost).id\n"
         "print(json.dumps(ids))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=EXAMPLES, env=_env(log), capture_output=True, timeout=60)
@@ -115,9 +137,13 @@ def test_a_forking_rq_worker_emits_each_jobs_life_exactly_with_retries_apart_fro
     retried = ["JOB_STARTED", "JOB_FAILED", "JOB_RETRYING"]
     assert by_job[ids["flaky"]] == ["JOB_QUEUED", *retried, *retried, "JOB_STARTED", "JOB_COMPLETED"]
     assert by_job[ids["broken"]] == ["JOB_QUEUED", *retried, "JOB_STARTED", "JOB_FAILED", "JOB_ABANDONED"]
+    # a work horse that died under its job: the worker reports it
+    assert by_job[ids["lost"]] == ["JOB_QUEUED", "JOB_STARTED", "JOB_FAILED", "JOB_ABANDONED"]
+    [lost] = [x for x in lines if x["signal"] == "JOB_ABANDONED" and x["job_id"] == ids["lost"]]
+    assert lost["error"]["type"] == "zlog.integrations.rq.WorkHorseLostError"
     attempts = [(x["attempt"], x["max_attempts"]) for x in lines if x["signal"] == "JOB_STARTED"]
-    assert Counter(attempts) == Counter({(1, 1): 6, (1, 3): 1, (2, 3): 1, (3, 3): 1, (1, 2): 1, (2, 2): 1})
-    abandoned = [x for x in lines if x["signal"] == "JOB_ABANDONED"]
+    assert Counter(attempts) == Counter({(1, 1): 7, (1, 3): 1, (2, 3): 1, (3, 3): 1, (1, 2): 1, (2, 2): 1})
+    abandoned = [x for x in lines if x["signal"] == "JOB_ABANDONED" and x["job_id"] == ids["broken"]]
     assert [x["error"]["type"] for x in abandoned] == ["ValueError"]
     assert Counter(x["signal"] for x in lines if x["signal"].startswith("WORKER_")) >= Counter(
         {"WORKER_STARTED": 1, "WORKER_STOPPED": 1, "WORKER_HEARTBEAT": 1}
@@ -146,11 +172,7 @@ def test_a_job_stopped_while_it_runs_is_revoked_not_failed(queue: rq.Queue, tmp_
     from rq.command import send_stop_job_command
 
     log = tmp_path / "jobs.log"
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        import rq_jobs
-    finally:
-        sys.path.remove(str(EXAMPLES))
+    rq_jobs = _example(tmp_path)
     job = queue.enqueue(rq_jobs.slow)
     worker = _worker(queue, log)
     try:
@@ -167,15 +189,11 @@ def test_a_job_stopped_while_it_runs_is_revoked_not_failed(queue: rq.Queue, tmp_
     zlog.reset()
 
 
-def test_the_same_events_come_from_a_custom_worker_that_does_not_fork(queue: rq.Queue) -> None:
+def test_the_same_events_come_from_a_custom_worker_that_does_not_fork(queue: rq.Queue, tmp_path: Path) -> None:
     class Simple(ZlogWorkerMixin, rq.SimpleWorker):
         pass
 
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        import rq_jobs
-    finally:
-        sys.path.remove(str(EXAMPLES))
+    rq_jobs = _example(tmp_path)
     got: list[zlog.Event] = []
     zlog.reset()  # rq_jobs routed everything to its file at import; here events are collected
     zlog.route_all(got.append)
