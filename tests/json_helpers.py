@@ -121,3 +121,15 @@ def valid(value: Any, schema: dict[str, Any]) -> bool:
         others = schema.get("additionalProperties", {})
         return all(valid(v, properties.get(k, others)) for k, v in value.items())
     return True
+
+
+def signals_by_job(lines: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Each job's ``JOB_*`` signals, attempt after attempt, in order within an attempt (an event without an
+    attempt, such as ``JOB_QUEUED``, first). Where several workers run a job's attempts, the next attempt
+    may start before the failed one's ``JOB_RETRYING`` is written (Celery sends the retry's message before
+    it reports the retry)."""
+    out: dict[str, list[tuple[int, str]]] = {}
+    for line in lines:
+        if str(line["signal"]).startswith("JOB_"):
+            out.setdefault(str(line["job_id"]), []).append((int(line.get("attempt", 0)), str(line["signal"])))
+    return {job: [sig for _, sig in sorted(events, key=lambda e: e[0])] for job, events in out.items()}

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import require_service
+from conftest import keys_made_are_deleted, require_service
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -47,14 +47,8 @@ def test_the_workers_page_shows_the_example_as_it_is(example: str) -> None:
 @pytest.fixture
 def broker() -> Iterator[str]:
     require_service("Redis", "127.0.0.1", 6379)
-    import redis
-
-    client = redis.Redis.from_url(BROKER)
-    before = set(client.keys("*"))
-    yield BROKER
-    made = set(client.keys("*")) - before
-    if made:
-        client.delete(*made)
+    with keys_made_are_deleted(BROKER):
+        yield BROKER
 
 
 def _free_port() -> int:

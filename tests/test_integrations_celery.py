@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import require_service
-from json_helpers import valid
+from conftest import keys_made_are_deleted, require_service
+from json_helpers import signals_by_job, valid
 
 pytest.importorskip("celery", reason="needs Celery: pip install 'zlog[celery]'")
 
@@ -39,14 +39,8 @@ RETRIED = ["JOB_STARTED", "JOB_FAILED", "JOB_RETRYING"]
 def broker(request: pytest.FixtureRequest) -> Iterator[str]:
     if request.param == "redis":
         require_service("Redis", "127.0.0.1", 6379)
-        import redis
-
-        client = redis.Redis.from_url(REDIS)
-        before = set(client.keys("*"))
-        yield REDIS
-        made = set(client.keys("*")) - before
-        if made:
-            client.delete(*made)
+        with keys_made_are_deleted(REDIS):
+            yield REDIS
     else:
         require_service("RabbitMQ", "127.0.0.1", 5672)
         yield RABBITMQ
@@ -113,17 +107,6 @@ def _delete_rabbitmq_queue(queue: str) -> None:
         channel.exchange_delete(queue)
 
 
-def _by_job(lines: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """Each job's signals, attempt after attempt (in order within an attempt). With several worker
-    processes the next attempt may start before the failed one's JOB_RETRYING: Celery sends the retry's
-    message before it reports the retry."""
-    out: dict[str, list[tuple[int, str]]] = {}
-    for line in lines:
-        if line["signal"].startswith("JOB_"):
-            out.setdefault(line["job_id"], []).append((line.get("attempt", 0), line["signal"]))
-    return {job: [sig for _, sig in sorted(events, key=lambda e: e[0])] for job, events in out.items()}
-
-
 def test_a_prefork_worker_emits_each_tasks_life_exactly_with_retries_apart_from_final_failures(
     broker: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -133,7 +116,7 @@ def test_a_prefork_worker_emits_each_tasks_life_exactly_with_retries_apart_from_
     for line in lines:
         if line["signal"] in schemas:
             assert valid(line, schemas[line["signal"]]), line
-    by_job = _by_job(lines)
+    by_job = signals_by_job(lines)
     for job_id in ids["email"]:
         assert by_job[job_id] == DONE
     assert by_job[ids["flaky"]] == ["JOB_QUEUED", *RETRIED, *RETRIED, "JOB_STARTED", "JOB_COMPLETED"]
@@ -173,7 +156,7 @@ def test_the_publishers_context_reaches_the_tasks_own_events_and_a_chain_keeps_i
 def test_children_recycled_after_every_task_lose_no_event(tmp_path: Path) -> None:
     require_service("Redis", "127.0.0.1", 6379)
     lines, ids = _run(REDIS, tmp_path, "--max-tasks-per-child=1")
-    by_job = _by_job(lines)
+    by_job = signals_by_job(lines)
     assert all(by_job[job_id] == DONE for job_id in ids["email"])
     assert by_job[ids["flaky"]][-1] == "JOB_COMPLETED" and by_job[ids["broken"]][-1] == "JOB_ABANDONED"
     assert sum(x["signal"] == "EMAIL_SENT" for x in lines) == 3
@@ -183,15 +166,12 @@ def test_children_recycled_after_every_task_lose_no_event(tmp_path: Path) -> Non
 def test_an_embedded_worker_of_the_threads_and_solo_pools_gives_the_same_events(pool: str) -> None:
     # Celery's own test harness (celery.contrib.testing): the worker runs in this process, on the real Redis
     require_service("Redis", "127.0.0.1", 6379)
-    import redis
     from celery import Celery
     from celery.contrib.testing.worker import start_worker
 
     import zlog
     from zlog.integrations.celery import instrument
 
-    client = redis.Redis.from_url(REDIS)
-    before = set(client.keys("*"))
     app = Celery(f"embedded-{pool}", broker=REDIS, backend=REDIS)
     app.conf.task_default_queue = f"zlog-{uuid.uuid4().hex}"
     got: list[zlog.Event] = []
@@ -209,7 +189,7 @@ def test_an_embedded_worker_of_the_threads_and_solo_pools_gives_the_same_events(
 
     root = logging.getLogger()
     logging_before = (root.level, list(root.handlers), logging.root.manager.disable)
-    with zlog.testing.isolated():
+    with zlog.testing.isolated(), keys_made_are_deleted(REDIS):
         zlog.route_all(got.append)
         instrument(app, capture_logging=False)
         instrument(app, capture_logging=False)  # twice: the events are never doubled
@@ -221,9 +201,6 @@ def test_an_embedded_worker_of_the_threads_and_solo_pools_gives_the_same_events(
                 with pytest.raises(KeyError):
                     bad.get(timeout=30)
         finally:
-            made = set(client.keys("*")) - before
-            if made:
-                client.delete(*made)
             root.setLevel(logging_before[0])  # the embedded worker set logging up for this process
             root.handlers[:] = logging_before[1]
             logging.disable(logging_before[2])

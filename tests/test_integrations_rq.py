@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import require_service
-from json_helpers import valid
+from conftest import keys_made_are_deleted, require_service
+from json_helpers import signals_by_job, valid
 
 pytest.importorskip("rq", reason="needs RQ: pip install 'zlog[rq]'")
-import redis
 import rq
 
 import zlog
@@ -39,12 +38,8 @@ REDIS_URL = "redis://127.0.0.1:6379/12"  # this module's own Redis database
 @pytest.fixture
 def queue() -> Iterator[rq.Queue]:
     require_service("Redis", "127.0.0.1", 6379)
-    connection = redis.Redis.from_url(REDIS_URL)
-    before = set(connection.keys("*"))
-    yield rq.Queue(f"zlog-{uuid.uuid4().hex}", connection=connection)
-    made = set(connection.keys("*")) - before
-    if made:
-        connection.delete(*made)
+    with keys_made_are_deleted(REDIS_URL) as connection:
+        yield rq.Queue(f"zlog-{uuid.uuid4().hex}", connection=connection)
 
 
 def _env(log: Path) -> dict[str, str]:
@@ -114,23 +109,25 @@ def _enqueue_the_run(queue: rq.Queue, log: Path) -> dict[str, str]:
     return ids
 
 
-def test_a_forking_rq_worker_emits_each_jobs_life_exactly_with_retries_apart_from_final_failures(
-    queue: rq.Queue, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _run(queue: rq.Queue, tmp_path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Enqueue the run's jobs and let a forking worker run them all (``--burst``); every line, and the ids."""
     log = tmp_path / "jobs.log"
     ids = _enqueue_the_run(queue, log)
     worker = _worker(queue, log)
     _, errors = worker.communicate(timeout=120)
     assert worker.returncode == 0, errors.decode()
-    lines = _lines(log)
+    return _lines(log), ids
+
+
+def test_a_forking_rq_worker_emits_each_jobs_life_exactly_with_retries_apart_from_final_failures(
+    queue: rq.Queue, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines, ids = _run(queue, tmp_path)
     schemas = _schemas(capsys)
     for line in lines:
         if line["signal"] in schemas:
             assert valid(line, schemas[line["signal"]]), line
-    by_job: dict[str, list[str]] = {}
-    for line in lines:
-        if line["signal"].startswith("JOB_"):
-            by_job.setdefault(line["job_id"], []).append(line["signal"])
+    by_job = signals_by_job(lines)
     done = ["JOB_QUEUED", "JOB_STARTED", "JOB_COMPLETED"]
     for job_id in ids["email"]:
         assert by_job[job_id] == done
@@ -153,12 +150,7 @@ def test_a_forking_rq_worker_emits_each_jobs_life_exactly_with_retries_apart_fro
 def test_what_the_enqueuing_code_bound_reaches_the_jobs_own_events_and_a_chain_keeps_its_root(
     queue: rq.Queue, tmp_path: Path
 ) -> None:
-    log = tmp_path / "jobs.log"
-    ids = _enqueue_the_run(queue, log)
-    worker = _worker(queue, log)
-    _, errors = worker.communicate(timeout=120)
-    assert worker.returncode == 0, errors.decode()
-    lines = _lines(log)
+    lines, ids = _run(queue, tmp_path)
     sent = [x for x in lines if x["signal"] == "EMAIL_SENT"]
     assert len(sent) == 3 and all(x["request_id"] == "r-7" and x["tenant"] == "acme" for x in sent)
     assert {x["job_id"] for x in sent} == set(ids["email"])  # the job's own id is bound for its run too

@@ -21,6 +21,7 @@ import zlog
 from zlog import jobs
 from zlog.context import Binding
 from zlog.integrations import _carry
+from zlog.integrations._emit import emit as _emit
 
 try:
     from celery import Celery, signals
@@ -31,11 +32,6 @@ __all__ = ["HEADER", "instrument"]
 
 #: The message header that carries the bound context.
 HEADER = "zlog"
-
-
-def _emit(signal: zlog.Signal[...], message: str, **fields: Any) -> None:
-    """``zlog.emit`` with fields gathered at run time (a type checker cannot see them one by one)."""
-    zlog.emit(signal, message, **{k: v for k, v in fields.items() if v is not None})
 
 
 def _text(value: object) -> str | None:

@@ -18,6 +18,7 @@ from typing import Any
 import zlog
 from zlog import jobs
 from zlog.integrations import _carry
+from zlog.integrations._emit import emit as _emit
 
 try:
     import rq
@@ -66,11 +67,6 @@ def _remember_attempts(job: rq.job.Job, allowed: int) -> None:
     if job.retries_left and not (isinstance(carried, dict) and "max_attempts" in carried):
         job.meta[META_KEY] = {**(carried if isinstance(carried, dict) else {}), "max_attempts": allowed}
         job.save_meta()
-
-
-def _emit(signal: zlog.Signal[...], message: str, **fields: Any) -> None:
-    """``zlog.emit`` with fields gathered at run time (a type checker cannot see them one by one)."""
-    zlog.emit(signal, message, **fields)
 
 
 def _retry_interval(job: rq.job.Job) -> float | None:
