@@ -63,28 +63,18 @@ class Background(Wrapper):
         self._init_sync()
         _exit.flush_at_exit(self)
         if self._hold_at_fork:
-            _fork.before_fork(self, Background._hold_writer)
-            _fork.after_fork_in_parent(self, Background._release_writer)
+            _fork.hold_across_fork(self, lambda b: b._delivering, wait=_FORK_WAIT)
 
     #: Whether a fork waits for the batch being handed to the sink (at most ``_FORK_WAIT`` seconds): a
     #: sink that writes to a Python file holds that file's lock meanwhile, and a child forked then would
     #: find it held forever. The stream sinks, whose writers use only sockets, do not wait.
     _hold_at_fork = True
 
-    def _hold_writer(self) -> None:
-        self._fork_held = self._delivering.acquire(timeout=_FORK_WAIT)
-
-    def _release_writer(self) -> None:
-        if self._fork_held:
-            self._fork_held = False
-            self._delivering.release()
-
     def _init_sync(self) -> None:
         lock = threading.Lock()
         self._cond = threading.Condition(lock)  # queue changes
         self._idle = threading.Condition(lock)  # the queue ran empty
         self._delivering = threading.Lock()  # held by the writer while it hands a batch to the sink
-        self._fork_held = False
 
     def _after_fork(self) -> None:
         self._init_sync()

@@ -105,26 +105,18 @@ class JSONSink(SinkBase):
         self.handle: Callable[[Event], None] = self._make_handle()
         if self.buffered:
             _exit.flush_at_exit(self)
-        self._fork_held = False
-        _fork.before_fork(self, JSONSink._hold_for_fork)
-        _fork.after_fork_in_parent(self, JSONSink._release_after_fork)
+        then = JSONSink._flush_before_fork if self.buffered else None
+        _fork.hold_across_fork(self, lambda sink: sink._locks[0], wait=1.0, then=then)
 
-    def _hold_for_fork(self) -> None:
-        """Before a fork: wait for a line being written under the sink's lock (text and raw streams; at
-        most a second) and hold the writer off until the fork is done; write the buffered lines, which a
-        child would otherwise write a second time."""
-        self._fork_held = self._locks[0].acquire(timeout=1.0)
-        if self._fork_held and self.buffered and not self._closed:
+    def _flush_before_fork(self) -> None:
+        """Write the buffered lines before a fork (under the writer's lock): a child would inherit the
+        stream's buffer and write them a second time. On text and raw streams a fork also waits for the
+        line being written."""
+        if not self._closed:
             self.flush()
-
-    def _release_after_fork(self) -> None:
-        if self._fork_held:
-            self._fork_held = False
-            self._locks[0].release()
 
     def _after_fork(self) -> None:
         self._locks[0] = threading.Lock()
-        self._fork_held = False
 
     def _make_writer(self) -> Callable[[bytes], None]:
         stream: Any = self.stream
