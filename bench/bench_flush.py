@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import sys
 import tempfile
@@ -21,17 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench_streams import reachable
+
 import zlog
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
-
-
-def _redis_up() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
-    except OSError:
-        return False
-    return True
 
 
 def _sinks(work: Path, stream: str | None) -> list[Any]:
@@ -93,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args(argv)
-    with_redis = _redis_up()
+    with_redis = reachable(6379)
     runs = [run_once(args.jobs, with_redis) for _ in range(args.runs)]
     result = {
         "sinks": ["JSONSink file", "RotatingFileSink buffered", "Background(JSONSink buffered)"]

@@ -41,6 +41,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from bench_streams import reachable
+
 import zlog
 from zlog import Event
 from zlog.sinks import AsyncSink
@@ -117,14 +119,6 @@ class Proxy:
     def stop(self) -> None:
         self.process.kill()
         self.process.wait(10)
-
-
-def reachable(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 # -- the cases -------------------------------------------------------------------------------------
